@@ -45,7 +45,9 @@ export interface ObjectLink {
 }
 
 /** A value with its type, as a discriminated union: narrowing on `type` types `value`. */
-export type TypedValue = { [T in DataType]: { readonly type: T; readonly value: ValueByType[T] } }[DataType];
+export type TypedValue = {
+  [T in DataType]: { readonly type: T; readonly value: ValueByType[T] };
+}[DataType];
 
 export const DATA_TYPES: readonly DataType[] = Object.freeze([
   'string',
@@ -73,7 +75,10 @@ function isId(n: unknown): n is number {
 }
 
 /** True when `value` is a valid representation of `type` (ranges included). */
-export function isValueOfType<T extends DataType>(type: T, value: unknown): value is ValueByType[T] {
+export function isValueOfType<T extends DataType>(
+  type: T,
+  value: unknown,
+): value is ValueByType[T] {
   switch (type) {
     case 'string':
     case 'corelnk':
@@ -171,9 +176,7 @@ export function valueToText(v: TypedValue): string {
     case 'boolean':
       return v.value ? '1' : '0';
     case 'opaque':
-      return Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString(
-        'base64',
-      );
+      return Buffer.from(v.value.buffer, v.value.byteOffset, v.value.byteLength).toString('base64');
     case 'time':
       return timeToSeconds(v.value).toString();
     case 'objlnk':
