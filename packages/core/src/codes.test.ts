@@ -51,7 +51,7 @@ describe('errors', () => {
       [new errors.MethodNotAllowedError('read-only'), '4.05', 405],
       [new errors.UnsupportedContentFormatError('ct 99'), '4.15', 415],
       [new errors.NotAcceptableError('tlv'), '4.06', 406],
-      [new errors.DecodeError('bad tlv'), '4.00', 400],
+      [new errors.DecodeError('bad tlv', { format: 'TLV', offset: 3 }), '4.00', 400],
       [new errors.TimeoutError('slow'), '5.04', 504],
       [new errors.ServiceUnavailableError('asleep'), '5.03', 503],
     ];
@@ -62,6 +62,13 @@ describe('errors', () => {
       expect(e.httpStatus).toBe(http);
       expect(e.name).toBe(e.constructor.name);
     }
+  });
+
+  it('codec errors name the format and offset', () => {
+    const e = new errors.DecodeError('length runs past the end', { format: 'TLV', offset: 3 });
+    expect(e.message).toBe('TLV: at offset 3: length runs past the end');
+    expect([e.format, e.offset]).toEqual(['TLV', 3]);
+    expect(new errors.EncodeError('NaN', { format: 'CBOR' }).message).toBe('CBOR: NaN');
   });
 
   it('ModelError names its source and keeps the cause', () => {

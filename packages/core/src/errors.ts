@@ -38,14 +38,44 @@ export class LinkFormatError extends LwM2mError {
   readonly coapCode = '4.00' as const;
 }
 
-/** A payload that cannot be decoded in its content format. */
-export class DecodeError extends LwM2mError {
-  readonly coapCode = '4.00' as const;
+/** Where a codec failure happened: the content format's name and, when known, a byte offset. */
+export interface CodecErrorDetails {
+  readonly format: string;
+  readonly offset?: number;
+  readonly cause?: unknown;
 }
 
-/** Content that cannot be encoded in the requested content format (our bug or a bad value). */
+function codecMessage(message: string, d: CodecErrorDetails): string {
+  return d.offset === undefined
+    ? `${d.format}: ${message}`
+    : `${d.format}: at offset ${d.offset}: ${message}`;
+}
+
+/**
+ * A payload that cannot be decoded in its content format. The message starts with the format
+ * and the byte offset (`TLV: at offset 3: length 16777215 runs past the end (20 bytes)`).
+ */
+export class DecodeError extends LwM2mError {
+  readonly coapCode = '4.00' as const;
+  readonly format: string;
+  readonly offset: number | undefined;
+
+  constructor(message: string, details: CodecErrorDetails) {
+    super(codecMessage(message, details), { cause: details.cause });
+    this.format = details.format;
+    this.offset = details.offset;
+  }
+}
+
+/** Content that cannot be encoded in the requested content format (a bad value or node). */
 export class EncodeError extends LwM2mError {
   readonly coapCode = '5.00' as const;
+  readonly format: string;
+
+  constructor(message: string, details: Omit<CodecErrorDetails, 'offset'>) {
+    super(codecMessage(message, details), { cause: details.cause });
+    this.format = details.format;
+  }
 }
 
 /** An object definition (DDF) that is not valid; `source` names the file or input. */
