@@ -77,6 +77,7 @@ export function typeWireValue(
   const n = wire.value;
   switch (type) {
     case 'float':
+      if (!Number.isFinite(Number(n))) fail(`float ${n} is not finite`);
       return typedValue('float', Number(n));
     case 'integer':
     case 'unsigned':
@@ -104,7 +105,8 @@ export function typeWireValue(
 /**
  * Refuses to encode a value whose type differs from what the model declares for its resource
  * (a string into an Integer resource, an Integer into an Unsigned one): the peer would decode it
- * as something else. Floats must be numbers (NaN and infinities included: IEEE 754 carries them).
+ * as something else. Floats must be finite: NaN and infinities have no form in JSON, LwM2M gives
+ * them no meaning, and a sensor reporting one is broken, so no format carries them.
  */
 export function checkValueForModel(
   value: TypedValue,
