@@ -126,4 +126,9 @@ export function checkValueForModel(
       format: where.format,
     });
   }
+  if (value.type === 'float' && !Number.isFinite(value.value)) {
+    throw new EncodeError(`${where.path}: float ${value.value} is not finite`, {
+      format: where.format,
+    });
+  }
 }
