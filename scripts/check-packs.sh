@@ -3,6 +3,7 @@
 # project, then imports each one: what a user gets from npm must install and load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+pnpm build >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pnpm -r --filter './packages/*' --filter './apps/*' pack --pack-destination "$tmp/packs" >/dev/null
