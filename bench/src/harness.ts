@@ -24,18 +24,25 @@ export async function compare(opts: {
   reference: [string, () => unknown | Promise<unknown>];
   rounds?: number;
   warmup?: number;
+  /** Calls of each function per round; times are reported per call. */
+  iterations?: number;
   goal?: string;
 }): Promise<Comparison> {
   const rounds = opts.rounds ?? 15;
   const warmup = opts.warmup ?? 3;
+  const n = opts.iterations ?? 1;
   const s: number[] = [];
   const r: number[] = [];
   for (let i = 0; i < warmup + rounds; i++) {
     const order = i % 2 === 0 ? [opts.subject, opts.reference] : [opts.reference, opts.subject];
     for (const [label, fn] of order) {
       const t0 = performance.now();
-      await fn();
-      const dt = performance.now() - t0;
+      for (let k = 0; k < n; k++) {
+        // Await only real promises: a microtask per call would swamp microsecond codecs.
+        const r = fn();
+        if (r instanceof Promise) await r;
+      }
+      const dt = (performance.now() - t0) / n;
       if (i >= warmup) (label === opts.subject[0] ? s : r).push(dt);
     }
   }
@@ -64,13 +71,21 @@ export function machineLine(): string {
 
 export function markdownTable(rows: readonly Comparison[]): string {
   const lines = [
-    '| benchmark | subject | median ms | reference | median ms | ratio | goal |',
-    '|---|---|---:|---|---:|---:|---|',
+    '| benchmark | subject | per call | ops/s | reference | per call | ops/s | ratio | goal |',
+    '|---|---|---:|---:|---|---:|---:|---:|---|',
   ];
   for (const c of rows) {
     lines.push(
-      `| ${c.name} | ${c.subject} | ${c.subjectMs.toFixed(2)} | ${c.reference} | ${c.referenceMs.toFixed(2)} | ${c.ratio.toFixed(2)}× | ${c.goal ?? ''} |`,
+      `| ${c.name} | ${c.subject} | ${fmtMs(c.subjectMs)} | ${fmtOps(c.subjectMs)} | ${c.reference} | ${fmtMs(c.referenceMs)} | ${fmtOps(c.referenceMs)} | ${c.ratio.toFixed(2)}× | ${c.goal ?? ''} |`,
     );
   }
   return lines.join('\n');
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 1 ? `${ms.toFixed(1)} ms` : `${(ms * 1000).toFixed(2)} µs`;
+}
+
+function fmtOps(ms: number): string {
+  return Math.round(1000 / ms).toLocaleString('en-US');
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type Comparison, machineLine, markdownTable } from './harness.js';
+import { codecBenchmarks } from './codecs.js';
 import { registryLoad } from './registry-load.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -10,6 +11,7 @@ const registryDir = process.env.LWM2M_REGISTRY_DIR ?? `${root}../shared/oma-regi
 const rows: Comparison[] = [];
 if (existsSync(registryDir)) rows.push(await registryLoad(registryDir));
 else console.warn(`skipping the registry benchmark: ${registryDir} not found`);
+rows.push(...(await codecBenchmarks()));
 
 const machine = machineLine();
 const table = markdownTable(rows);
