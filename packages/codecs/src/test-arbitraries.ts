@@ -21,6 +21,7 @@ import {
 } from '@lwm2m-ts/core';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import type { TimedValue } from './content.js';
 
 const id = fc.integer({ min: 0, max: 65535 });
 
@@ -236,4 +237,45 @@ export function fuzzDecoder(
     }),
     { numRuns: opts.runs ?? 100_000, seed: opts.seed ?? 0x1e2d3c },
   );
+}
+
+/**
+ * A model and a list of timed values valid under it, as composite operations, Send and
+ * notifications with history carry them: 1–8 values at resource or resource-instance paths of
+ * the model's object (a path may repeat: a history), each with or without a time (seconds,
+ * integral or not, never -0). `times` forces every value to have one, or none.
+ */
+export function arbTimedValues(
+  opts: ArbOptions & { readonly times?: 'all' | 'none' | 'any' } = {},
+): fc.Arbitrary<{ model: ObjectModel; values: TimedValue[] }> {
+  const time = fc.oneof(
+    fc.integer({ min: 0, max: 2 ** 32 }),
+    fc.integer({ min: -(2 ** 28), max: 2 ** 28 }),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((t) => !Object.is(t, -0)),
+  );
+  const maybeTime =
+    opts.times === 'all'
+      ? time
+      : opts.times === 'none'
+        ? fc.constant(undefined)
+        : fc.option(time, { nil: undefined });
+  return arbObjectModel(opts).chain((model) => {
+    const resources = [...model.resources.values()];
+    const entry = fc
+      .tuple(
+        fc.oneof(fc.integer({ min: 0, max: 3 }), id),
+        fc.constantFrom(...resources),
+        fc.oneof(fc.integer({ min: 0, max: 3 }), id),
+        maybeTime,
+      )
+      .chain(([iid, r, riid, t]) =>
+        arbValue(r.type as DataType).map((value): TimedValue => {
+          const path = r.multiple
+            ? LwM2mPath.of(model.id, iid, r.id, riid)
+            : LwM2mPath.of(model.id, iid, r.id);
+          return t === undefined ? { path, value } : { path, value, time: t };
+        }),
+      );
+    return fc.array(entry, { minLength: 1, maxLength: 8 }).map((values) => ({ model, values }));
+  });
 }
