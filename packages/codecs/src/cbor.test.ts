@@ -13,29 +13,11 @@ import { describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { resourceModelAt } from './content.js';
 import { arbModelAndNode, arbValue, fuzzDecoder } from './test-arbitraries.js';
+import { decodeError, hex, res } from './test-fixtures.js';
 
-const hex = (s: string): Uint8Array =>
-  Uint8Array.from(s.replace(/\s+/g, '').match(/../g) ?? [], (b) => Number.parseInt(b, 16));
+const FORMAT = 'CBOR';
 
-const model = (type: ResourceModel['type']): ResourceModel => ({
-  id: 1,
-  name: 'R',
-  operations: 'RW',
-  multiple: false,
-  mandatory: false,
-  type,
-});
-
-function decodeError(f: () => unknown): DecodeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).format).toBe('CBOR');
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError');
-}
+const model = (type: ResourceModel['type']): ResourceModel => res(1, type);
 
 // RFC 8949 Appendix A examples that are single LwM2M values, in the preferred (shortest)
 // serialization this encoder writes, plus the LwM2M mappings of Core TS 1.2 Table C.2.
@@ -198,7 +180,7 @@ describe('CBOR refusals', () => {
     ['5a00ffffff000000', 'opaque', 0, /string length 16777215 runs past the end \(3 bytes left\)/],
     ['5bffffffffffffffff00', 'opaque', 0, /string length 18446744073709551615 runs past/],
   ])('%s (model %s) is refused at offset %d', (bytes, type, offset, why) => {
-    const e = decodeError(() =>
+    const e = decodeError(FORMAT, () =>
       decodeCbor(hex(bytes), type === undefined ? undefined : model(type)),
     );
     expect(e.message).toMatch(why);
@@ -226,14 +208,14 @@ describe('CBOR refusals', () => {
     ['6133', 'opaque', /a text item where the model says opaque/],
     ['6133', 'time', /a text item where the model says time/],
   ])('%s where the model says %s is refused', (bytes, type, why) => {
-    const e = decodeError(() => decodeCbor(hex(bytes), model(type), LwM2mPath.of(3, 0, 1)));
+    const e = decodeError(FORMAT, () => decodeCbor(hex(bytes), model(type), LwM2mPath.of(3, 0, 1)));
     expect(e.message).toMatch(why);
     expect(e.message).toContain('/3/0/1');
     expect(e.offset).toBe(0);
   });
 
   it('refuses a NaN without a model too', () => {
-    expect(decodeError(() => decodeCbor(hex('f97e00'))).message).toMatch(/not finite/);
+    expect(decodeError(FORMAT, () => decodeCbor(hex('f97e00'))).message).toMatch(/not finite/);
   });
 
   it('refuses non-finite floats and invalid values when encoding', () => {
@@ -311,7 +293,7 @@ describe('CBOR round trip and fuzz', () => {
       hex('c074323031332d30332d32315432303a30343a30305a'),
     );
     fuzzDecoder(
-      'CBOR',
+      FORMAT,
       (bytes) => {
         for (const resource of [
           undefined,
@@ -320,7 +302,7 @@ describe('CBOR round trip and fuzz', () => {
           try {
             decodeCbor(bytes, resource);
           } catch (e) {
-            if (!(e instanceof DecodeError) || e.format !== 'CBOR') throw e;
+            if (!(e instanceof DecodeError) || e.format !== FORMAT) throw e;
           }
         }
       },

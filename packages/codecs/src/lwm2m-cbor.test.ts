@@ -1,11 +1,8 @@
 import {
-  DecodeError,
-  defineObjectModel,
-  EncodeError,
+  DATA_TYPES,
   flattenNode,
   LwM2mPath,
   nodeFromValues,
-  type ResourceModel,
   type TypedValue,
   timeToSeconds,
   typedValue,
@@ -17,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { modelsOf, type TimedValue } from './content.js';
 import { decodeLwm2mCbor, encodeLwm2mCbor } from './lwm2m-cbor.js';
 import { arbModelAndNode, fuzzDecoder } from './test-arbitraries.js';
+import { DEVICE_VALUES, decodeError, encodeError, obj, res, v } from './test-fixtures.js';
 
 const FORMAT = 'LwM2M CBOR';
 const registry = ObjectRegistry.withBuiltins();
@@ -28,32 +26,6 @@ function h(text: string): Uint8Array {
 }
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8').toString('hex');
-
-function v(path: string, type: TypedValue['type'], value: unknown): TimedValue {
-  return { path: LwM2mPath.parse(path), value: typedValue(type, value as never) };
-}
-
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).format).toBe(FORMAT);
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError');
-}
-
-function encodeError(fn: () => unknown): EncodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EncodeError);
-    expect((e as EncodeError).format).toBe(FORMAT);
-    return e as EncodeError;
-  }
-  throw new Error('expected an EncodeError');
-}
 
 // Core TS 1.2 §7.4.4.4 serializes the LwM2M Server object; the map of its first instance,
 // {0: 101, 1: 86400, 2: 300, 3: 6000, 5: 86400, 6: true, 7: "U"}, is quoted byte for byte in
@@ -78,27 +50,9 @@ const serverValues = [
   v('/1/0/7', 'string', 'U'),
 ];
 
-// The Device object instance of the Core TS data-format examples (Read /3/0: the same values
-// as the TLV, LwM2M JSON and SenML examples of §7.4), bytes built by hand from the diagnostic
-// notation {[3, 0]: {0: "Open Mobile Alliance", …, 11: {0: 0}, 13: 1367491215, …}}.
-const deviceValues = [
-  v('/3/0/0', 'string', 'Open Mobile Alliance'),
-  v('/3/0/1', 'string', 'Lightweight M2M Client'),
-  v('/3/0/2', 'string', '345000123'),
-  v('/3/0/3', 'string', '1.0'),
-  v('/3/0/6/0', 'integer', 1),
-  v('/3/0/6/1', 'integer', 5),
-  v('/3/0/7/0', 'integer', 3800),
-  v('/3/0/7/1', 'integer', 5000),
-  v('/3/0/8/0', 'integer', 125),
-  v('/3/0/8/1', 'integer', 900),
-  v('/3/0/9', 'integer', 100),
-  v('/3/0/10', 'integer', 15),
-  v('/3/0/11/0', 'integer', 0),
-  v('/3/0/13', 'time', new Date(1_367_491_215_000)),
-  v('/3/0/14', 'string', '+02:00'),
-  v('/3/0/16', 'string', 'U'),
-];
+// The Device object instance of the Core TS data-format examples (Read /3/0: DEVICE_VALUES, the
+// same values as the TLV, LwM2M JSON and SenML examples of §7.4), bytes built by hand from the
+// diagnostic notation {[3, 0]: {0: "Open Mobile Alliance", …, 11: {0: 0}, 13: 1367491215, …}}.
 const deviceResources = (errorCode: string) => `
   ad                                  # map(13)
     00 74 ${utf8('Open Mobile Alliance')}
@@ -143,14 +97,14 @@ describe('LwM2M CBOR: spec examples', () => {
   });
 
   it('Read /3/0: the Device instance, both ways, compressed and nested keys alike', () => {
-    expect(encodeLwm2mCbor(deviceValues, { model: registry })).toEqual(h(DEVICE));
-    expect(decodeLwm2mCbor(h(DEVICE), { model: registry })).toEqual(deviceValues);
-    expect(decodeLwm2mCbor(h(DEVICE_NESTED), { model: registry })).toEqual(deviceValues);
+    expect(encodeLwm2mCbor(DEVICE_VALUES, { model: registry })).toEqual(h(DEVICE));
+    expect(decodeLwm2mCbor(h(DEVICE), { model: registry })).toEqual(DEVICE_VALUES);
+    expect(decodeLwm2mCbor(h(DEVICE_NESTED), { model: registry })).toEqual(DEVICE_VALUES);
   });
 
   it('Read /3/0 as a node: flattenNode → encode → decode → nodeFromValues', () => {
     const path = LwM2mPath.of(3, 0);
-    const node = nodeFromValues(path, deviceValues);
+    const node = nodeFromValues(path, DEVICE_VALUES);
     const decoded = decodeLwm2mCbor(encodeLwm2mCbor(flattenNode(path, node), { model: registry }), {
       model: registry,
     });
@@ -236,45 +190,20 @@ describe('LwM2M CBOR: every level', () => {
     expect(decodeLwm2mCbor(h('a1 82 07 01 19 1388'), { base })).toEqual([
       v('/3/0/7/1', 'integer', 5000),
     ]);
-    encodeError(() => encodeLwm2mCbor([v('/4/0/1', 'integer', 1)], { base }));
-    encodeError(() =>
+    encodeError(FORMAT, () => encodeLwm2mCbor([v('/4/0/1', 'integer', 1)], { base }));
+    encodeError(FORMAT, () =>
       encodeLwm2mCbor([v('/3/0/1', 'integer', 1)], { base: LwM2mPath.of(3, 0, 1) }),
     );
-    decodeError(() => decodeLwm2mCbor(h('a1 83 07 01 02 01'), { base })); // 5 ids in all
+    decodeError(FORMAT, () => decodeLwm2mCbor(h('a1 83 07 01 02 01'), { base })); // 5 ids in all
   });
 });
 
 describe('LwM2M CBOR: data types', () => {
-  const types = defineObjectModel({
-    id: 9000,
-    name: 'Types',
-    version: '1.0',
-    lwm2mVersion: '1.2',
-    multiple: true,
-    mandatory: false,
-    resources: (
-      [
-        'string',
-        'integer',
-        'unsigned',
-        'float',
-        'boolean',
-        'opaque',
-        'time',
-        'objlnk',
-        'corelnk',
-      ] as const
-    ).map(
-      (type, id): ResourceModel => ({
-        id,
-        name: type,
-        operations: 'RW',
-        multiple: false,
-        mandatory: false,
-        type,
-      }),
-    ),
-  });
+  const types = obj(
+    9000,
+    DATA_TYPES.map((type, id) => ({ ...res(id, type), name: type })),
+    { name: 'Types', lwm2mVersion: '1.2' },
+  );
   const model = modelsOf([types]);
   const at = (rid: number) => `/9000/0/${rid}`;
   // [resource, type, value, CBOR of the value]
@@ -365,7 +294,7 @@ describe('LwM2M CBOR: data types', () => {
 
   it('refuses values that do not fit the model when decoding', () => {
     const decode = (rid: number, hex: string) =>
-      decodeError(() =>
+      decodeError(FORMAT, () =>
         decodeLwm2mCbor(h(`a1 83 19 2328 00 ${rid.toString(16).padStart(2, '0')} ${hex}`), {
           model,
         }),
@@ -391,20 +320,21 @@ describe('LwM2M CBOR: data types', () => {
   });
 
   it('refuses a single resource with instances and a multiple one without (model)', () => {
-    const single = decodeError(() =>
+    const single = decodeError(FORMAT, () =>
       decodeLwm2mCbor(h('a1 84 03 00 09 00 18 64'), { model: registry }),
     );
     expect(single.message).toMatch(/single/);
-    const multiple = decodeError(() =>
+    const multiple = decodeError(FORMAT, () =>
       decodeLwm2mCbor(h('a1 83 03 00 06 01'), { model: registry }),
     );
     expect(multiple.message).toMatch(/multiple/);
-    encodeError(() => encodeLwm2mCbor([v('/3/0/9/0', 'integer', 1)], { model: registry }));
-    encodeError(() => encodeLwm2mCbor([v('/3/0/6', 'integer', 1)], { model: registry }));
+    encodeError(FORMAT, () => encodeLwm2mCbor([v('/3/0/9/0', 'integer', 1)], { model: registry }));
+    encodeError(FORMAT, () => encodeLwm2mCbor([v('/3/0/6', 'integer', 1)], { model: registry }));
   });
 
   it('refuses what it cannot encode', () => {
-    const enc = (values: TimedValue[]) => encodeError(() => encodeLwm2mCbor(values, { model }));
+    const enc = (values: TimedValue[]) =>
+      encodeError(FORMAT, () => encodeLwm2mCbor(values, { model }));
     expect(enc([v(at(1), 'string', '1')]).message).toMatch(
       /string value where the model says integer/,
     );
@@ -422,8 +352,12 @@ describe('LwM2M CBOR: data types', () => {
     const bad = { path: LwM2mPath.parse(at(2)), value: { type: 'unsigned', value: -1n } };
     expect(enc([bad as TimedValue]).message).toMatch(/not a valid unsigned/);
     // Without a model: a path both a value and a parent.
-    encodeError(() => encodeLwm2mCbor([v('/3/0/6', 'integer', 1), v('/3/0/6/0', 'integer', 1)]));
-    encodeError(() => encodeLwm2mCbor([v('/3/0/6/0', 'integer', 1), v('/3/0/6', 'integer', 1)]));
+    encodeError(FORMAT, () =>
+      encodeLwm2mCbor([v('/3/0/6', 'integer', 1), v('/3/0/6/0', 'integer', 1)]),
+    );
+    encodeError(FORMAT, () =>
+      encodeLwm2mCbor([v('/3/0/6/0', 'integer', 1), v('/3/0/6', 'integer', 1)]),
+    );
   });
 });
 
@@ -527,7 +461,7 @@ describe('LwM2M CBOR: malformed and hostile input', () => {
   ];
   for (const [name, hex, message, offset] of refused) {
     it(`refuses ${name}`, () => {
-      const e = decodeError(() => decodeLwm2mCbor(h(hex)));
+      const e = decodeError(FORMAT, () => decodeLwm2mCbor(h(hex)));
       expect(e.message).toMatch(message);
       if (offset !== undefined) expect(e.offset).toBe(offset);
     });
@@ -536,26 +470,36 @@ describe('LwM2M CBOR: malformed and hostile input', () => {
   it('refuses a 16 MB string in 20 bytes without allocating it', () => {
     const bytes = h(`a1 83 01 00 01 7a 01000000 ${'00'.repeat(10)}`);
     expect(bytes.length).toBe(20);
-    expect(decodeError(() => decodeLwm2mCbor(bytes)).message).toMatch(/16777216 bytes runs past/);
+    expect(decodeError(FORMAT, () => decodeLwm2mCbor(bytes)).message).toMatch(
+      /16777216 bytes runs past/,
+    );
     const huge = h('a1 83 01 00 01 5b ffffffffffffffff 00');
-    expect(decodeError(() => decodeLwm2mCbor(huge)).message).toMatch(/runs past the end/);
+    expect(decodeError(FORMAT, () => decodeLwm2mCbor(huge)).message).toMatch(/runs past the end/);
   });
 
   it('refuses maps and arrays claiming more entries than the input holds', () => {
-    expect(decodeError(() => decodeLwm2mCbor(h('bb ffffffffffffffff'))).message).toMatch(/claims/);
-    expect(decodeError(() => decodeLwm2mCbor(h('ba 7fffffff 00 00'))).message).toMatch(/claims/);
-    expect(decodeError(() => decodeLwm2mCbor(h('a1 9b ffffffffffffffff 00'))).message).toMatch(
-      /key array/,
+    expect(decodeError(FORMAT, () => decodeLwm2mCbor(h('bb ffffffffffffffff'))).message).toMatch(
+      /claims/,
     );
+    expect(decodeError(FORMAT, () => decodeLwm2mCbor(h('ba 7fffffff 00 00'))).message).toMatch(
+      /claims/,
+    );
+    expect(
+      decodeError(FORMAT, () => decodeLwm2mCbor(h('a1 9b ffffffffffffffff 00'))).message,
+    ).toMatch(/key array/);
   });
 
   it('stops deep nesting at 4 levels', () => {
     const deepMaps = h(`${'a1 00 '.repeat(5000)}00`);
-    expect(decodeError(() => decodeLwm2mCbor(deepMaps)).message).toMatch(/below resource-instance/);
+    expect(decodeError(FORMAT, () => decodeLwm2mCbor(deepMaps)).message).toMatch(
+      /below resource-instance/,
+    );
     const deepArrays = h(`a1 83 01 00 01 ${'81 '.repeat(5000)}00`);
-    expect(decodeError(() => decodeLwm2mCbor(deepArrays)).message).toMatch(/array is not a value/);
+    expect(decodeError(FORMAT, () => decodeLwm2mCbor(deepArrays)).message).toMatch(
+      /array is not a value/,
+    );
     const deepIndefinite = h(`${'bf 00 '.repeat(5000)}`);
-    expect(decodeError(() => decodeLwm2mCbor(deepIndefinite)).message).toMatch(
+    expect(decodeError(FORMAT, () => decodeLwm2mCbor(deepIndefinite)).message).toMatch(
       /below resource-instance/,
     );
   });
@@ -563,7 +507,7 @@ describe('LwM2M CBOR: malformed and hostile input', () => {
   it('refuses every truncation of a valid payload', () => {
     const bytes = h(DEVICE);
     for (let n = 0; n < bytes.length; n++) {
-      decodeError(() => decodeLwm2mCbor(bytes.subarray(0, n), { model: registry }));
+      decodeError(FORMAT, () => decodeLwm2mCbor(bytes.subarray(0, n), { model: registry }));
     }
   });
 

@@ -1,68 +1,26 @@
-import {
-  DecodeError,
-  defineObjectModel,
-  EncodeError,
-  flattenNode,
-  LwM2mPath,
-  nodeFromValues,
-  type ResourceModel,
-  typedValue,
-} from '@lwm2m-ts/core';
+import { flattenNode, LwM2mPath, nodeFromValues } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { modelsOf, type TimedValue } from './content.js';
 import { decodeLwm2mJson, encodeLwm2mJson } from './lwm2m-json.js';
 import { arbModelAndNode, arbTimedValues, fuzzDecoder } from './test-arbitraries.js';
+import {
+  allTypesObject,
+  DEVICE_VALUES,
+  decodeError,
+  encodeError,
+  str,
+  text,
+  v,
+} from './test-fixtures.js';
 
 const FORMAT = 'LwM2M JSON';
 const registry = ObjectRegistry.withBuiltins();
 const opts = { model: registry };
-const text = (s: string) => new TextEncoder().encode(s);
-const str = (b: Uint8Array) => new TextDecoder().decode(b);
 const p = (s: string) => LwM2mPath.parse(s);
-const tv = (path: string, value: ReturnType<typeof typedValue>, time?: number): TimedValue =>
-  time === undefined ? { path: p(path), value } : { path: p(path), value, time };
 
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).format).toBe(FORMAT);
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError');
-}
-
-const res = (id: number, type: ResourceModel['type'], multiple = false): ResourceModel => ({
-  id,
-  name: `R${id}`,
-  operations: 'RW',
-  multiple,
-  mandatory: false,
-  type,
-});
-const testObject = defineObjectModel({
-  id: 3442,
-  name: 'Test',
-  version: '1.0',
-  lwm2mVersion: '1.0',
-  multiple: true,
-  mandatory: false,
-  resources: [
-    res(110, 'string'),
-    res(120, 'integer'),
-    res(125, 'unsigned'),
-    res(130, 'float'),
-    res(140, 'boolean'),
-    res(150, 'opaque'),
-    res(160, 'time'),
-    res(170, 'objlnk'),
-    res(180, 'corelnk'),
-    res(1110, 'string', true),
-  ],
-});
+const testObject = allTypesObject('1.0');
 const testModel = { model: modelsOf([testObject]) };
 
 // Core TS 1.0 §6.4.4 (Table 21 and its example): Read of the Device object instance /3/0.
@@ -72,24 +30,6 @@ const DEVICE_JSON =
   '{"n":"7/0","v":3800},{"n":"7/1","v":5000},{"n":"8/0","v":125},{"n":"8/1","v":900},' +
   '{"n":"9","v":100},{"n":"10","v":15},{"n":"11/0","v":0},{"n":"13","v":1367491215},' +
   '{"n":"14","sv":"+02:00"},{"n":"16","sv":"U"}]}';
-const DEVICE_VALUES: TimedValue[] = [
-  tv('/3/0/0', typedValue('string', 'Open Mobile Alliance')),
-  tv('/3/0/1', typedValue('string', 'Lightweight M2M Client')),
-  tv('/3/0/2', typedValue('string', '345000123')),
-  tv('/3/0/3', typedValue('string', '1.0')),
-  tv('/3/0/6/0', typedValue('integer', 1)),
-  tv('/3/0/6/1', typedValue('integer', 5)),
-  tv('/3/0/7/0', typedValue('integer', 3800)),
-  tv('/3/0/7/1', typedValue('integer', 5000)),
-  tv('/3/0/8/0', typedValue('integer', 125)),
-  tv('/3/0/8/1', typedValue('integer', 900)),
-  tv('/3/0/9', typedValue('integer', 100)),
-  tv('/3/0/10', typedValue('integer', 15)),
-  tv('/3/0/11/0', typedValue('integer', 0)),
-  tv('/3/0/13', typedValue('time', new Date(1367491215 * 1000))),
-  tv('/3/0/14', typedValue('string', '+02:00')),
-  tv('/3/0/16', typedValue('string', 'U')),
-];
 
 describe('LwM2M JSON: spec examples', () => {
   it('Read /3/0 (Core TS 1.0 §6.4.4), both ways', () => {
@@ -118,9 +58,9 @@ describe('LwM2M JSON: spec examples', () => {
     const json =
       '{"bn":"/3303/0/5700","bt":25462634,"e":[{"v":22.4,"t":-5},{"v":22.9,"t":-30},{"v":24.1,"t":-50}]}';
     const values = [
-      tv('/3303/0/5700', typedValue('float', 22.4), 25462629),
-      tv('/3303/0/5700', typedValue('float', 22.9), 25462604),
-      tv('/3303/0/5700', typedValue('float', 24.1), 25462584),
+      v('/3303/0/5700', 'float', 22.4, 25462629),
+      v('/3303/0/5700', 'float', 22.9, 25462604),
+      v('/3303/0/5700', 'float', 24.1, 25462584),
     ];
     expect(decodeLwm2mJson(text(json), p('/3303/0/5700'), opts)).toEqual(values);
     expect(str(encodeLwm2mJson(p('/3303/0/5700'), values, opts))).toBe(
@@ -129,21 +69,21 @@ describe('LwM2M JSON: spec examples', () => {
     // Without bt, t is the time itself.
     expect(
       decodeLwm2mJson(text('{"e":[{"n":"5700","v":1.5,"t":1700000000}]}'), p('/3303/0'), opts),
-    ).toEqual([tv('/3303/0/5700', typedValue('float', 1.5), 1700000000)]);
+    ).toEqual([v('/3303/0/5700', 'float', 1.5, 1700000000)]);
   });
 
   it('every data type: v, bv, ov, sv (Opaque as base64)', () => {
     const values = [
-      tv('/3442/0/110', typedValue('string', 'é\n')),
-      tv('/3442/0/120', typedValue('integer', -9223372036854775808n)),
-      tv('/3442/0/125', typedValue('unsigned', 18446744073709551615n)),
-      tv('/3442/0/130', typedValue('float', 3)),
-      tv('/3442/0/140', typedValue('boolean', false)),
-      tv('/3442/0/150', typedValue('opaque', Uint8Array.of(0xfb, 0xff))),
-      tv('/3442/0/160', typedValue('time', new Date(1367491215000))),
-      tv('/3442/0/170', typedValue('objlnk', { objectId: 65535, instanceId: 65535 })),
-      tv('/3442/0/180', typedValue('corelnk', '</3/0>')),
-      tv('/3442/0/1110/2', typedValue('string', 'x')),
+      v('/3442/0/110', 'string', 'é\n'),
+      v('/3442/0/120', 'integer', -9223372036854775808n),
+      v('/3442/0/125', 'unsigned', 18446744073709551615n),
+      v('/3442/0/130', 'float', 3),
+      v('/3442/0/140', 'boolean', false),
+      v('/3442/0/150', 'opaque', Uint8Array.of(0xfb, 0xff)),
+      v('/3442/0/160', 'time', new Date(1367491215000)),
+      v('/3442/0/170', 'objlnk', { objectId: 65535, instanceId: 65535 }),
+      v('/3442/0/180', 'corelnk', '</3/0>'),
+      v('/3442/0/1110/2', 'string', 'x'),
     ];
     const json =
       '{"bn":"/3442/0/","e":[{"n":"110","sv":"é\\n"},{"n":"120","v":-9223372036854775808},' +
@@ -159,10 +99,7 @@ describe('LwM2M JSON: spec examples', () => {
   });
 
   it('a Write-Composite-like root payload: bn "/" and names from the object id', () => {
-    const values = [
-      tv('/3/0/14', typedValue('string', '+01:00')),
-      tv('/1/0/1', typedValue('integer', 60)),
-    ];
+    const values = [v('/3/0/14', 'string', '+01:00'), v('/1/0/1', 'integer', 60)];
     const json = '{"bn":"/","e":[{"n":"3/0/14","sv":"+01:00"},{"n":"1/0/1","v":60}]}';
     expect(str(encodeLwm2mJson(LwM2mPath.ROOT, values, opts))).toBe(json);
     expect(decodeLwm2mJson(text(json), LwM2mPath.ROOT, opts)).toEqual(values);
@@ -179,7 +116,7 @@ describe('LwM2M JSON: refusals', () => {
       ['{"bn":"/3/0/","e":[{"sv":"x"}]}', '/3/0', /not an LwM2M path/],
     ];
     for (const [json, path, why] of cases) {
-      const e = decodeError(() => decodeLwm2mJson(text(json), p(path)));
+      const e = decodeError(FORMAT, () => decodeLwm2mJson(text(json), p(path)));
       expect(e.message).toMatch(why);
       expect(e.offset).toBe(json.indexOf('[') + 1);
     }
@@ -202,7 +139,7 @@ describe('LwM2M JSON: refusals', () => {
       ['{"e":[{"n":"9","v":1,"t":[]}]}', /"t" must be a number/, '[]}'],
     ];
     for (const [json, why, at] of cases) {
-      const e = decodeError(() => decodeLwm2mJson(text(json), p('/3/0'), opts));
+      const e = decodeError(FORMAT, () => decodeLwm2mJson(text(json), p('/3/0'), opts));
       expect(e.message, json).toMatch(why);
       expect(e.offset, json).toBe(json.indexOf(at));
     }
@@ -219,7 +156,7 @@ describe('LwM2M JSON: refusals', () => {
       ['{"e":[{"n":"170","sv":"1:2"}]}', /string value where the model says objlnk/],
     ];
     for (const [json, why] of cases) {
-      const e = decodeError(() => decodeLwm2mJson(text(json), p('/3442/0'), testModel));
+      const e = decodeError(FORMAT, () => decodeLwm2mJson(text(json), p('/3442/0'), testModel));
       expect(e.message).toMatch(why);
       expect(e.message).toMatch(/entry 0/);
     }
@@ -227,28 +164,19 @@ describe('LwM2M JSON: refusals', () => {
 
   it('encoding: values outside the path, values the model refuses, non-finite numbers', () => {
     const bad: [string, TimedValue[], RegExp][] = [
-      ['/3442/0', [tv('/3442/1/120', typedValue('integer', 1))], /outside the request path/],
-      ['/3442/0', [tv('/3442/0/125', typedValue('integer', -1))], /where the model says unsigned/],
-      ['/3442/0', [tv('/3442/0/130', typedValue('float', Number.NaN))], /not finite/],
-      ['/3442/0', [tv('/3442/0/130', typedValue('float', 1), Number.POSITIVE_INFINITY)], /time/],
+      ['/3442/0', [v('/3442/1/120', 'integer', 1)], /outside the request path/],
+      ['/3442/0', [v('/3442/0/125', 'integer', -1)], /where the model says unsigned/],
+      ['/3442/0', [v('/3442/0/130', 'float', Number.NaN)], /not finite/],
+      ['/3442/0', [v('/3442/0/130', 'float', 1, Number.POSITIVE_INFINITY)], /time/],
       [
         '/3442/0/1110',
-        [
-          tv('/3442/0/1110', typedValue('string', 'a')),
-          tv('/3442/0/1110/1', typedValue('string', 'b')),
-        ],
+        [v('/3442/0/1110', 'string', 'a'), v('/3442/0/1110/1', 'string', 'b')],
         /cannot be sent with values below it/,
       ],
     ];
     for (const [path, values, why] of bad) {
-      try {
-        encodeLwm2mJson(p(path), values, testModel);
-        expect.unreachable();
-      } catch (e) {
-        expect(e).toBeInstanceOf(EncodeError);
-        expect((e as EncodeError).format).toBe(FORMAT);
-        expect((e as Error).message).toMatch(why);
-      }
+      const e = encodeError(FORMAT, () => encodeLwm2mJson(p(path), values, testModel));
+      expect(e.message).toMatch(why);
     }
   });
 });
@@ -257,13 +185,13 @@ describe('LwM2M JSON: hostile input', () => {
   it('every truncation of a valid payload is a DecodeError with an offset', () => {
     const bytes = text(DEVICE_JSON);
     for (let n = 0; n < bytes.length; n++) {
-      const e = decodeError(() => decodeLwm2mJson(bytes.subarray(0, n), p('/3/0'), opts));
+      const e = decodeError(FORMAT, () => decodeLwm2mJson(bytes.subarray(0, n), p('/3/0'), opts));
       expect(e.offset).toBeLessThanOrEqual(n);
     }
   });
 
   it('deep nesting fails at the depth limit', () => {
-    const e = decodeError(() =>
+    const e = decodeError(FORMAT, () =>
       decodeLwm2mJson(text(`{"e":[${'{"x":'.repeat(100_000)}`), p('/3/0')),
     );
     expect(e.message).toMatch(/nesting deeper than 4/);
@@ -304,10 +232,10 @@ describe('LwM2M JSON: properties', () => {
       encodeLwm2mJson(
         p('/3442/0'),
         [
-          tv('/3442/0/120', typedValue('integer', -9223372036854775808n), 1.5),
-          tv('/3442/0/150', typedValue('opaque', Uint8Array.of(1, 2, 3)), 2),
-          tv('/3442/0/170', typedValue('objlnk', { objectId: 1, instanceId: 2 }), 3),
-          tv('/3442/0/140', typedValue('boolean', true), 4),
+          v('/3442/0/120', 'integer', -9223372036854775808n, 1.5),
+          v('/3442/0/150', 'opaque', Uint8Array.of(1, 2, 3), 2),
+          v('/3442/0/170', 'objlnk', { objectId: 1, instanceId: 2 }, 3),
+          v('/3442/0/140', 'boolean', true, 4),
         ],
         testModel,
       ),

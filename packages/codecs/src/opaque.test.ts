@@ -1,8 +1,9 @@
-import { EncodeError, typedValue } from '@lwm2m-ts/core';
+import { typedValue } from '@lwm2m-ts/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeOpaque, encodeOpaque } from './opaque.js';
 import { arbValue, fuzzDecoder } from './test-arbitraries.js';
+import { encodeError } from './test-fixtures.js';
 
 describe('application/octet-stream (Core TS 1.2 §7.4.2)', () => {
   it('carries the raw bytes of an Opaque value both ways', () => {
@@ -30,13 +31,7 @@ describe('application/octet-stream (Core TS 1.2 §7.4.2)', () => {
   it.each([typedValue('string', 'abc'), typedValue('integer', 1), typedValue('boolean', true)])(
     'refuses a %o: only Opaque has an opaque form',
     (v) => {
-      try {
-        encodeOpaque(v);
-        expect.unreachable();
-      } catch (e) {
-        expect(e).toBeInstanceOf(EncodeError);
-        expect((e as EncodeError).format).toBe('opaque');
-      }
+      encodeError('opaque', () => encodeOpaque(v));
     },
   );
 

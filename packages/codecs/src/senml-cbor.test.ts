@@ -1,13 +1,4 @@
-import {
-  DecodeError,
-  defineObjectModel,
-  EncodeError,
-  flattenNode,
-  LwM2mPath,
-  nodeFromValues,
-  type ResourceModel,
-  typedValue,
-} from '@lwm2m-ts/core';
+import { flattenNode, LwM2mPath, nodeFromValues, typedValue } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { Decoder, Encoder, type Options } from 'cbor-x';
 import fc from 'fast-check';
@@ -21,15 +12,20 @@ import {
 } from './senml-cbor.js';
 import { decodeSenmlJson, encodeSenmlJson } from './senml-json.js';
 import { arbModelAndNode, arbTimedValues, fuzzDecoder } from './test-arbitraries.js';
+import {
+  allTypesObject,
+  DEVICE_VALUES,
+  decodeError,
+  encodeError,
+  hex,
+  v,
+} from './test-fixtures.js';
 
 const FORMAT = 'SenML CBOR';
 const registry = ObjectRegistry.withBuiltins();
 const opts = { model: registry };
-const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const p = (s: string) => LwM2mPath.parse(s);
-const tv = (path: string, value: ReturnType<typeof typedValue>, time?: number): TimedValue =>
-  time === undefined ? { path: p(path), value } : { path: p(path), value, time };
 /** CBOR text string of ASCII `s` (length below 256). */
 const t = (s: string) =>
   (s.length < 24 ? (0x60 + s.length).toString(16) : `78${s.length.toString(16).padStart(2, '0')}`) +
@@ -45,45 +41,7 @@ const refEncoder = new Encoder({
   tagUint8Array: false,
 } as Options);
 
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).format).toBe(FORMAT);
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError');
-}
-
-const res = (id: number, type: ResourceModel['type'], multiple = false): ResourceModel => ({
-  id,
-  name: `R${id}`,
-  operations: 'RW',
-  multiple,
-  mandatory: false,
-  type,
-});
-const testObject = defineObjectModel({
-  id: 3442,
-  name: 'Test',
-  version: '1.0',
-  lwm2mVersion: '1.1',
-  multiple: true,
-  mandatory: false,
-  resources: [
-    res(110, 'string'),
-    res(120, 'integer'),
-    res(125, 'unsigned'),
-    res(130, 'float'),
-    res(140, 'boolean'),
-    res(150, 'opaque'),
-    res(160, 'time'),
-    res(170, 'objlnk'),
-    res(180, 'corelnk'),
-    res(1110, 'string', true),
-  ],
-});
+const testObject = allTypesObject('1.1');
 const testModel = { model: modelsOf([testObject]) };
 
 // Core TS 1.1.1 §7.4.6 (page 86 of OMA-TS-LightweightM2M_Core-V1_1_1-20190617-A): the Read of
@@ -105,24 +63,6 @@ const DEVICE_CBOR = `90
   a2 00 62 31 33 02 1a 51 82 42 8f
   a2 00 62 31 34 03 66 2b 30 32 3a 30 30
   a2 00 62 31 36 03 61 55`;
-const DEVICE_VALUES: TimedValue[] = [
-  tv('/3/0/0', typedValue('string', 'Open Mobile Alliance')),
-  tv('/3/0/1', typedValue('string', 'Lightweight M2M Client')),
-  tv('/3/0/2', typedValue('string', '345000123')),
-  tv('/3/0/3', typedValue('string', '1.0')),
-  tv('/3/0/6/0', typedValue('integer', 1)),
-  tv('/3/0/6/1', typedValue('integer', 5)),
-  tv('/3/0/7/0', typedValue('integer', 3800)),
-  tv('/3/0/7/1', typedValue('integer', 5000)),
-  tv('/3/0/8/0', typedValue('integer', 125)),
-  tv('/3/0/8/1', typedValue('integer', 900)),
-  tv('/3/0/9', typedValue('integer', 100)),
-  tv('/3/0/10', typedValue('integer', 15)),
-  tv('/3/0/11/0', typedValue('integer', 0)),
-  tv('/3/0/13', typedValue('time', new Date(1367491215 * 1000))),
-  tv('/3/0/14', typedValue('string', '+02:00')),
-  tv('/3/0/16', typedValue('string', 'U')),
-];
 
 describe('SenML CBOR: spec examples', () => {
   it('Read /3/0 (Core TS 1.1.1 §7.4.6 hex dump), both ways', () => {
@@ -171,10 +111,10 @@ describe('SenML CBOR: spec examples', () => {
 
   it('Read-Composite response and Write-Composite payload: full paths in n', () => {
     const values = [
-      tv('/3/0/0', typedValue('string', 'Open Mobile Alliance')),
-      tv('/3/0/9', typedValue('integer', 95)),
-      tv('/1/0/1', typedValue('integer', 86400)),
-      tv('/1/0/6', typedValue('boolean', false)),
+      v('/3/0/0', 'string', 'Open Mobile Alliance'),
+      v('/3/0/9', 'integer', 95),
+      v('/1/0/1', 'integer', 86400),
+      v('/1/0/6', 'boolean', false),
     ];
     const bytes =
       `84 a2 00 ${t('/3/0/0')} 03 ${t('Open Mobile Alliance')} a2 00 ${t('/3/0/9')} 02 18 5f ` +
@@ -185,9 +125,9 @@ describe('SenML CBOR: spec examples', () => {
 
   it('notification with history: bt, then t relative to it', () => {
     const values = [
-      tv('/3303/0/5700', typedValue('float', 22.4), 1320067459),
-      tv('/3303/0/5700', typedValue('float', 22.5), 1320067434),
-      tv('/3303/0/5700', typedValue('float', 24), 1320067414),
+      v('/3303/0/5700', 'float', 22.4, 1320067459),
+      v('/3303/0/5700', 'float', 22.5, 1320067434),
+      v('/3303/0/5700', 'float', 24, 1320067414),
     ];
     const bytes =
       `83 a3 21 ${t('/3303/0/5700')} 22 1a 4eaea183 02 fb 4036666666666666 ` +
@@ -200,15 +140,15 @@ describe('SenML CBOR: spec examples', () => {
 describe('SenML CBOR: encoding', () => {
   it('every data type, with RFC 8428 §6 labels and the "vlo" text key', () => {
     const values = [
-      tv('/3442/0/110', typedValue('string', 'é')),
-      tv('/3442/0/120', typedValue('integer', -9223372036854775808n)),
-      tv('/3442/0/125', typedValue('unsigned', 18446744073709551615n)),
-      tv('/3442/0/130', typedValue('float', 0.1)),
-      tv('/3442/0/140', typedValue('boolean', true)),
-      tv('/3442/0/150', typedValue('opaque', Uint8Array.of(0xfb, 0xff))),
-      tv('/3442/0/160', typedValue('time', new Date(-1000))),
-      tv('/3442/0/170', typedValue('objlnk', { objectId: 66, instanceId: 1 })),
-      tv('/3442/0/180', typedValue('corelnk', '</3>')),
+      v('/3442/0/110', 'string', 'é'),
+      v('/3442/0/120', 'integer', -9223372036854775808n),
+      v('/3442/0/125', 'unsigned', 18446744073709551615n),
+      v('/3442/0/130', 'float', 0.1),
+      v('/3442/0/140', 'boolean', true),
+      v('/3442/0/150', 'opaque', Uint8Array.of(0xfb, 0xff)),
+      v('/3442/0/160', 'time', new Date(-1000)),
+      v('/3442/0/170', 'objlnk', { objectId: 66, instanceId: 1 }),
+      v('/3442/0/180', 'corelnk', '</3>'),
     ];
     const bytes = hex(
       `89 a3 21 ${t('/3442/0/')} 00 ${t('110')} 03 62 c3a9 ` +
@@ -252,7 +192,7 @@ describe('SenML CBOR: encoding', () => {
       [2 ** 60, 'fa5d800000'],
     ];
     for (const [f, want] of cases) {
-      const bytes = encodeSenmlCbor([tv('/3442/0/130', typedValue('float', f))], testModel);
+      const bytes = encodeSenmlCbor([v('/3442/0/130', 'float', f)], testModel);
       expect(toHex(bytes.subarray(-want.length / 2))).toBe(want);
       const back = decodeSenmlCbor(bytes, testModel)[0]!.value;
       expect(Object.is(back.value, f)).toBe(true);
@@ -275,7 +215,7 @@ describe('SenML CBOR: encoding', () => {
       [-(2n ** 63n), '3b7fffffffffffffff'],
     ];
     for (const [n, want] of cases) {
-      const bytes = encodeSenmlCbor([tv('/3442/0/120', typedValue('integer', n))], testModel);
+      const bytes = encodeSenmlCbor([v('/3442/0/120', 'integer', n)], testModel);
       expect(toHex(bytes.subarray(-want.length / 2))).toBe(want);
       expect(decodeSenmlCbor(bytes, testModel)[0]!.value).toEqual(typedValue('integer', n));
     }
@@ -291,24 +231,14 @@ describe('SenML CBOR: encoding', () => {
 
   it('refuses values the model does not allow, non-finite floats, lone surrogates', () => {
     const bad: [TimedValue, RegExp][] = [
-      [
-        tv('/3442/0/125', typedValue('integer', -(2n ** 63n))),
-        /integer value where the model says unsigned/,
-      ],
-      [tv('/3442/0/120', typedValue('string', '1')), /string value where the model says integer/],
-      [tv('/3442/0/130', typedValue('float', Number.NaN)), /not finite/],
-      [tv('/3442/0/110', typedValue('string', 'a\ud800b')), /lone surrogate/],
-      [tv('/3442', typedValue('string', 'x')), /resources and resource instances only/],
+      [v('/3442/0/125', 'integer', -(2n ** 63n)), /integer value where the model says unsigned/],
+      [v('/3442/0/120', 'string', '1'), /string value where the model says integer/],
+      [v('/3442/0/130', 'float', Number.NaN), /not finite/],
+      [v('/3442/0/110', 'string', 'a\ud800b'), /lone surrogate/],
+      [v('/3442', 'string', 'x'), /resources and resource instances only/],
     ];
     for (const [value, why] of bad) {
-      try {
-        encodeSenmlCbor([value], testModel);
-        expect.unreachable();
-      } catch (e) {
-        expect(e).toBeInstanceOf(EncodeError);
-        expect((e as EncodeError).format).toBe(FORMAT);
-        expect((e as Error).message).toMatch(why);
-      }
+      expect(encodeError(FORMAT, () => encodeSenmlCbor([value], testModel)).message).toMatch(why);
     }
   });
 });
@@ -329,65 +259,53 @@ describe('SenML CBOR: decoding', () => {
       ]),
     ]);
     expect(decodeSenmlCbor(ref, testModel)).toEqual([
-      tv('/3442/0/120', typedValue('integer', 2n ** 63n - 1n), 10),
-      tv('/3442/0/130', typedValue('float', 0.25), 11.5),
+      v('/3442/0/120', 'integer', 2n ** 63n - 1n, 10),
+      v('/3442/0/130', 'float', 0.25, 11.5),
     ]);
     const cases: [string, TimedValue][] = [
       // Non-shortest heads: array/map counts, key -2 as 0x38 01, value 1 as 0x1b.
       [
         `98 01 b8 02 38 01 ${t('/3442/0/120')} 02 1b 0000000000000001`,
-        tv('/3442/0/120', typedValue('integer', 1)),
+        v('/3442/0/120', 'integer', 1),
       ],
       // Indefinite-length array and map.
-      [`9f bf 00 ${t('/3442/0/120')} 02 01 ff ff`, tv('/3442/0/120', typedValue('integer', 1))],
+      [`9f bf 00 ${t('/3442/0/120')} 02 01 ff ff`, v('/3442/0/120', 'integer', 1)],
       // A label as a 9-byte negative integer.
-      [
-        `81 a2 3b 0000000000000001 ${t('/3442/0/120')} 02 01`,
-        tv('/3442/0/120', typedValue('integer', 1)),
-      ],
+      [`81 a2 3b 0000000000000001 ${t('/3442/0/120')} 02 01`, v('/3442/0/120', 'integer', 1)],
       // Tag 2 bignum for an Unsigned.
       [
         `81 a2 00 ${t('/3442/0/125')} 02 c2 48 ffffffffffffffff`,
-        tv('/3442/0/125', typedValue('unsigned', 2n ** 64n - 1n)),
+        v('/3442/0/125', 'unsigned', 2n ** 64n - 1n),
       ],
       // Tag 3 negative bignum.
       [
         `81 a2 00 ${t('/3442/0/120')} 02 c3 48 7fffffffffffffff`,
-        tv('/3442/0/120', typedValue('integer', -(2n ** 63n))),
+        v('/3442/0/120', 'integer', -(2n ** 63n)),
       ],
       // Tag 4 decimal fraction 22.5 = 225e-1 (RFC 8428 §6 allows it).
-      [
-        `81 a2 00 ${t('/3442/0/130')} 02 c4 82 20 18 e1`,
-        tv('/3442/0/130', typedValue('float', 22.5)),
-      ],
+      [`81 a2 00 ${t('/3442/0/130')} 02 c4 82 20 18 e1`, v('/3442/0/130', 'float', 22.5)],
       // Tag 4 with a positive exponent: an exact integer.
-      [
-        `81 a2 00 ${t('/3442/0/120')} 02 c4 82 02 03`,
-        tv('/3442/0/120', typedValue('integer', 300)),
-      ],
+      [`81 a2 00 ${t('/3442/0/120')} 02 c4 82 02 03`, v('/3442/0/120', 'integer', 300)],
       // Time as tag 1 (epoch seconds) or tag 0 (RFC 3339 text): Core TS 1.1.1 §7.4.6 allows both.
       [
         `81 a2 00 ${t('/3442/0/160')} 02 c1 1a 5182428f`,
-        tv('/3442/0/160', typedValue('time', new Date(1367491215000))),
+        v('/3442/0/160', 'time', new Date(1367491215000)),
       ],
       [
         `81 a2 00 ${t('/3442/0/160')} 02 c0 ${t('2013-05-02T12:40:15+02:00')}`,
-        tv('/3442/0/160', typedValue('time', new Date(1367491215000))),
+        v('/3442/0/160', 'time', new Date(1367491215000)),
       ],
       // A float64 holding an integral value where the model says Integer.
-      [
-        `81 a2 00 ${t('/3442/0/120')} 02 fb 4059000000000000`,
-        tv('/3442/0/120', typedValue('integer', 100)),
-      ],
+      [`81 a2 00 ${t('/3442/0/120')} 02 fb 4059000000000000`, v('/3442/0/120', 'integer', 100)],
       // Unknown labels and text keys are ignored, whatever they hold.
       [
         `81 a4 00 ${t('/3442/0/120')} 02 01 18 63 82 a1 01 02 d8 20 ${t('x')} ${t('ext')} f6`,
-        tv('/3442/0/120', typedValue('integer', 1)),
+        v('/3442/0/120', 'integer', 1),
       ],
       // Units, update time, sums: tolerated.
       [
         `81 a5 00 ${t('/3442/0/130')} 01 ${t('Cel')} 07 0a 05 01 02 f9 3c00`,
-        tv('/3442/0/130', typedValue('float', 1)),
+        v('/3442/0/130', 'float', 1),
       ],
     ];
     for (const [bytes, want] of cases) {
@@ -426,7 +344,7 @@ describe('SenML CBOR: decoding', () => {
       ['ff', /a SenML pack is a CBOR array/, 0],
     ];
     for (const [bytes, why, offset] of cases) {
-      const e = decodeError(() => decodeSenmlCbor(hex(bytes)));
+      const e = decodeError(FORMAT, () => decodeSenmlCbor(hex(bytes)));
       expect(e.message, bytes).toMatch(why);
       expect(e.offset, bytes).toBe(offset);
     }
@@ -443,7 +361,7 @@ describe('SenML CBOR: decoding', () => {
       [`81 a2 00 ${t('/3442/0/140')} 02 01`, /number value where the model says boolean/],
     ];
     for (const [bytes, why] of cases) {
-      const e = decodeError(() => decodeSenmlCbor(hex(bytes), testModel));
+      const e = decodeError(FORMAT, () => decodeSenmlCbor(hex(bytes), testModel));
       expect(e.message).toMatch(why);
       expect(e.message).toMatch(/record 0/);
       expect(e.offset).toBe(1);
@@ -461,7 +379,7 @@ describe('SenML CBOR: decoding', () => {
     ];
     for (const bytes of cases) {
       const t0 = performance.now();
-      expect(decodeError(() => decodeSenmlCbor(hex(bytes))).message).toMatch(
+      expect(decodeError(FORMAT, () => decodeSenmlCbor(hex(bytes))).message).toMatch(
         /runs past the end|length beyond/,
       );
       expect(performance.now() - t0).toBeLessThan(50);
@@ -482,11 +400,15 @@ describe('SenML CBOR: decoding', () => {
         ...new Array(depth).fill(0x81),
         0x00,
       ]);
-    expect(decodeSenmlCbor(nested(3))).toEqual([tv('/3/0/9', typedValue('integer', 1))]);
-    expect(decodeError(() => decodeSenmlCbor(nested(5))).message).toMatch(/nesting deeper than 4/);
-    expect(decodeError(() => decodeSenmlCbor(nested(100_000))).message).toMatch(/nesting deeper/);
+    expect(decodeSenmlCbor(nested(3))).toEqual([v('/3/0/9', 'integer', 1)]);
+    expect(decodeError(FORMAT, () => decodeSenmlCbor(nested(5))).message).toMatch(
+      /nesting deeper than 4/,
+    );
+    expect(decodeError(FORMAT, () => decodeSenmlCbor(nested(100_000))).message).toMatch(
+      /nesting deeper/,
+    );
     const deepTop = new Uint8Array(100_000).fill(0x81);
-    expect(decodeError(() => decodeSenmlCbor(deepTop)).message).toMatch(
+    expect(decodeError(FORMAT, () => decodeSenmlCbor(deepTop)).message).toMatch(
       /record 0 is an array, not a map/,
     );
   });
@@ -496,7 +418,7 @@ describe('SenML CBOR: truncation', () => {
   it('every truncation of a valid pack is a DecodeError with an offset', () => {
     const bytes = hex(DEVICE_CBOR);
     for (let n = 0; n < bytes.length; n++) {
-      const e = decodeError(() => decodeSenmlCbor(bytes.subarray(0, n), opts));
+      const e = decodeError(FORMAT, () => decodeSenmlCbor(bytes.subarray(0, n), opts));
       expect(e.offset).toBeLessThanOrEqual(n);
     }
   });
@@ -555,11 +477,11 @@ describe('SenML CBOR: properties', () => {
       hex(DEVICE_CBOR),
       encodeSenmlCbor(
         [
-          tv('/3442/0/120', typedValue('integer', -9223372036854775808n), 1.5),
-          tv('/3442/0/150', typedValue('opaque', Uint8Array.of(1, 2, 3))),
-          tv('/3442/0/170', typedValue('objlnk', { objectId: 1, instanceId: 2 })),
-          tv('/3442/0/130', typedValue('float', 1e-7), 7),
-          tv('/3442/0/1110/3', typedValue('string', 'é'), 8),
+          v('/3442/0/120', 'integer', -9223372036854775808n, 1.5),
+          v('/3442/0/150', 'opaque', Uint8Array.of(1, 2, 3)),
+          v('/3442/0/170', 'objlnk', { objectId: 1, instanceId: 2 }),
+          v('/3442/0/130', 'float', 1e-7, 7),
+          v('/3442/0/1110/3', 'string', 'é', 8),
         ],
         testModel,
       ),

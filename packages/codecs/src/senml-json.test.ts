@@ -1,13 +1,4 @@
-import {
-  DecodeError,
-  defineObjectModel,
-  EncodeError,
-  flattenNode,
-  LwM2mPath,
-  nodeFromValues,
-  type ResourceModel,
-  typedValue,
-} from '@lwm2m-ts/core';
+import { EncodeError, flattenNode, LwM2mPath, nodeFromValues, typedValue } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -19,67 +10,22 @@ import {
   encodeSenmlJsonPaths,
 } from './senml-json.js';
 import { arbModelAndNode, arbTimedValues, fuzzDecoder } from './test-arbitraries.js';
+import {
+  allTypesObject,
+  DEVICE_VALUES,
+  decodeError,
+  encodeError,
+  str,
+  text,
+  v,
+} from './test-fixtures.js';
 
 const FORMAT = 'SenML JSON';
 const registry = ObjectRegistry.withBuiltins();
 const opts = { model: registry };
-const text = (s: string) => new TextEncoder().encode(s);
-const str = (b: Uint8Array) => new TextDecoder().decode(b);
 const p = (s: string) => LwM2mPath.parse(s);
-const tv = (path: string, value: ReturnType<typeof typedValue>, time?: number): TimedValue =>
-  time === undefined ? { path: p(path), value } : { path: p(path), value, time };
 
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).format).toBe(FORMAT);
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError');
-}
-
-function encodeError(fn: () => unknown): EncodeError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EncodeError);
-    expect((e as EncodeError).format).toBe(FORMAT);
-    return e as EncodeError;
-  }
-  throw new Error('expected an EncodeError');
-}
-
-const res = (id: number, type: ResourceModel['type'], multiple = false): ResourceModel => ({
-  id,
-  name: `R${id}`,
-  operations: 'RW',
-  multiple,
-  mandatory: false,
-  type,
-});
-/** A test object with every data type (ids as in the test object 3442 of the OMA registry). */
-const testObject = defineObjectModel({
-  id: 3442,
-  name: 'Test',
-  version: '1.0',
-  lwm2mVersion: '1.1',
-  multiple: true,
-  mandatory: false,
-  resources: [
-    res(110, 'string'),
-    res(120, 'integer'),
-    res(125, 'unsigned'),
-    res(130, 'float'),
-    res(140, 'boolean'),
-    res(150, 'opaque'),
-    res(160, 'time'),
-    res(170, 'objlnk'),
-    res(180, 'corelnk'),
-    res(1110, 'string', true),
-  ],
-});
+const testObject = allTypesObject('1.1');
 const testModel = { model: modelsOf([testObject]) };
 
 // Core TS 1.1.1 §7.4.5 / Core TS 1.2 §7.4.6: Read of the Device object instance /3/0 (the spec's
@@ -90,24 +36,6 @@ const DEVICE_JSON =
   '{"n":"7/0","v":3800},{"n":"7/1","v":5000},{"n":"8/0","v":125},{"n":"8/1","v":900},' +
   '{"n":"9","v":100},{"n":"10","v":15},{"n":"11/0","v":0},{"n":"13","v":1367491215},' +
   '{"n":"14","vs":"+02:00"},{"n":"16","vs":"U"}]';
-const DEVICE_VALUES: TimedValue[] = [
-  tv('/3/0/0', typedValue('string', 'Open Mobile Alliance')),
-  tv('/3/0/1', typedValue('string', 'Lightweight M2M Client')),
-  tv('/3/0/2', typedValue('string', '345000123')),
-  tv('/3/0/3', typedValue('string', '1.0')),
-  tv('/3/0/6/0', typedValue('integer', 1)),
-  tv('/3/0/6/1', typedValue('integer', 5)),
-  tv('/3/0/7/0', typedValue('integer', 3800)),
-  tv('/3/0/7/1', typedValue('integer', 5000)),
-  tv('/3/0/8/0', typedValue('integer', 125)),
-  tv('/3/0/8/1', typedValue('integer', 900)),
-  tv('/3/0/9', typedValue('integer', 100)),
-  tv('/3/0/10', typedValue('integer', 15)),
-  tv('/3/0/11/0', typedValue('integer', 0)),
-  tv('/3/0/13', typedValue('time', new Date(1367491215 * 1000))),
-  tv('/3/0/14', typedValue('string', '+02:00')),
-  tv('/3/0/16', typedValue('string', 'U')),
-];
 
 describe('SenML JSON: spec examples', () => {
   it('Read /3/0 (Core TS 1.2 §7.4.6), both ways', () => {
@@ -138,9 +66,9 @@ describe('SenML JSON: spec examples', () => {
       '[{"bn":"/3303/0/5700","bt":1.320067464e+09,"v":22.4,"t":-5},{"v":22.9,"t":-30},{"v":24.1,"t":-50}]';
     const bt = 1320067464;
     const values = [
-      tv('/3303/0/5700', typedValue('float', 22.4), bt - 5),
-      tv('/3303/0/5700', typedValue('float', 22.9), bt - 30),
-      tv('/3303/0/5700', typedValue('float', 24.1), bt - 50),
+      v('/3303/0/5700', 'float', 22.4, bt - 5),
+      v('/3303/0/5700', 'float', 22.9, bt - 30),
+      v('/3303/0/5700', 'float', 24.1, bt - 50),
     ];
     expect(decodeSenmlJson(text(json), opts)).toEqual(values);
     // Written back: bt is the first value's time and t is relative to it.
@@ -162,9 +90,9 @@ describe('SenML JSON: spec examples', () => {
 
   it('Read-Composite response: several objects, full paths in n', () => {
     const values = [
-      tv('/3/0/0', typedValue('string', 'Open Mobile Alliance')),
-      tv('/3/0/9', typedValue('integer', 95)),
-      tv('/1/0/1', typedValue('integer', 86400)),
+      v('/3/0/0', 'string', 'Open Mobile Alliance'),
+      v('/3/0/9', 'integer', 95),
+      v('/1/0/1', 'integer', 86400),
     ];
     const json =
       '[{"n":"/3/0/0","vs":"Open Mobile Alliance"},{"n":"/3/0/9","v":95},{"n":"/1/0/1","v":86400}]';
@@ -179,9 +107,9 @@ describe('SenML JSON: spec examples', () => {
   it('Write-Composite payload: values of several objects', () => {
     const json = '[{"n":"/3/0/14","vs":"+01:00"},{"n":"/1/0/1","v":60},{"n":"/1/0/6","vb":false}]';
     const values = [
-      tv('/3/0/14', typedValue('string', '+01:00')),
-      tv('/1/0/1', typedValue('integer', 60)),
-      tv('/1/0/6', typedValue('boolean', false)),
+      v('/3/0/14', 'string', '+01:00'),
+      v('/1/0/1', 'integer', 60),
+      v('/1/0/6', 'boolean', false),
     ];
     expect(str(encodeSenmlJson(values, opts))).toBe(json);
     expect(decodeSenmlJson(text(json), opts)).toEqual(values);
@@ -189,9 +117,9 @@ describe('SenML JSON: spec examples', () => {
 
   it('Send of timestamped measurements from several instances', () => {
     const values = [
-      tv('/3303/0/5700', typedValue('float', 21.5), 1700000000),
-      tv('/3303/1/5700', typedValue('float', 19), 1700000000),
-      tv('/3303/0/5700', typedValue('float', 21.75), 1700000060),
+      v('/3303/0/5700', 'float', 21.5, 1700000000),
+      v('/3303/1/5700', 'float', 19, 1700000000),
+      v('/3303/0/5700', 'float', 21.75, 1700000060),
     ];
     const json =
       '[{"bn":"/3303/","bt":1700000000,"n":"0/5700","v":21.5},{"n":"1/5700","v":19.0},{"n":"0/5700","v":21.75,"t":60}]';
@@ -203,16 +131,16 @@ describe('SenML JSON: spec examples', () => {
 describe('SenML JSON: values', () => {
   it('every data type, with the test object', () => {
     const values = [
-      tv('/3442/0/110', typedValue('string', 'é "quoted" \\ \n')),
-      tv('/3442/0/120', typedValue('integer', -9223372036854775808n)),
-      tv('/3442/0/125', typedValue('unsigned', 18446744073709551615n)),
-      tv('/3442/0/130', typedValue('float', 0.1)),
-      tv('/3442/0/140', typedValue('boolean', true)),
-      tv('/3442/0/150', typedValue('opaque', Uint8Array.of(0xfb, 0xff, 0x00))),
-      tv('/3442/0/160', typedValue('time', new Date(-1000))),
-      tv('/3442/0/170', typedValue('objlnk', { objectId: 66, instanceId: 65535 })),
-      tv('/3442/0/180', typedValue('corelnk', '</3/0>;ver=1.1')),
-      tv('/3442/0/1110/7', typedValue('string', '')),
+      v('/3442/0/110', 'string', 'é "quoted" \\ \n'),
+      v('/3442/0/120', 'integer', -9223372036854775808n),
+      v('/3442/0/125', 'unsigned', 18446744073709551615n),
+      v('/3442/0/130', 'float', 0.1),
+      v('/3442/0/140', 'boolean', true),
+      v('/3442/0/150', 'opaque', Uint8Array.of(0xfb, 0xff, 0x00)),
+      v('/3442/0/160', 'time', new Date(-1000)),
+      v('/3442/0/170', 'objlnk', { objectId: 66, instanceId: 65535 }),
+      v('/3442/0/180', 'corelnk', '</3/0>;ver=1.1'),
+      v('/3442/0/1110/7', 'string', ''),
     ];
     const json =
       '[{"bn":"/3442/0/","n":"110","vs":"é \\"quoted\\" \\\\ \\n"},{"n":"120","v":-9223372036854775808},' +
@@ -235,13 +163,13 @@ describe('SenML JSON: values', () => {
 
   it('floats read back as the same double; integral floats stay floats', () => {
     for (const f of [3, -2.5e-300, 1e21, 123456789012345680000, 5e-324, Number.MAX_VALUE]) {
-      const values = [tv('/3442/0/130', typedValue('float', f))];
+      const values = [v('/3442/0/130', 'float', f)];
       const bytes = encodeSenmlJson(values, testModel);
       expect(decodeSenmlJson(bytes, testModel)).toEqual(values);
       // Float syntax keeps the type without a model.
       expect(decodeSenmlJson(bytes)[0]!.value).toEqual(typedValue('float', f));
     }
-    expect(str(encodeSenmlJson([tv('/3442/0/130', typedValue('float', 3))]))).toBe(
+    expect(str(encodeSenmlJson([v('/3442/0/130', 'float', 3)]))).toBe(
       '[{"bn":"/3442/0/130","v":3.0}]',
     );
     // An integer literal where the model says float is a float.
@@ -254,13 +182,15 @@ describe('SenML JSON: values', () => {
   });
 
   it('reads vd in either base64 alphabet, padded or not; writes base64url unpadded', () => {
-    const want = [tv('/3442/0/150', typedValue('opaque', Uint8Array.of(0xfb, 0xff)))];
+    const want = [v('/3442/0/150', 'opaque', Uint8Array.of(0xfb, 0xff))];
     for (const vd of ['-_8', '-_8=', '+/8', '+/8=']) {
       expect(decodeSenmlJson(text(`[{"n":"/3442/0/150","vd":"${vd}"}]`), testModel)).toEqual(want);
     }
     expect(str(encodeSenmlJson(want, testModel))).toBe('[{"bn":"/3442/0/150","vd":"-_8"}]');
     for (const bad of ['-_8==', 'a', '-_8*', '=', 'ab=c']) {
-      decodeError(() => decodeSenmlJson(text(`[{"n":"/3442/0/150","vd":"${bad}"}]`), testModel));
+      decodeError(FORMAT, () =>
+        decodeSenmlJson(text(`[{"n":"/3442/0/150","vd":"${bad}"}]`), testModel),
+      );
     }
   });
 
@@ -269,9 +199,9 @@ describe('SenML JSON: values', () => {
       '[{"bn":"/3442/0/","bt":1000,"bv":10,"bu":"Cel","n":"120","v":-3,"u":"Cel","ut":60},' +
       '{"n":"130","v":0.5,"t":-10},{"bn":"/3442/1/","n":"120","v":5,"t":2}]';
     expect(decodeSenmlJson(text(json), testModel)).toEqual([
-      tv('/3442/0/120', typedValue('integer', 7), 1000),
-      tv('/3442/0/130', typedValue('float', 10.5), 990),
-      tv('/3442/1/120', typedValue('integer', 15), 1002),
+      v('/3442/0/120', 'integer', 7, 1000),
+      v('/3442/0/130', 'float', 10.5, 990),
+      v('/3442/1/120', 'integer', 15, 1002),
     ]);
     // bv + v stays exact for 64-bit integers.
     expect(
@@ -282,18 +212,18 @@ describe('SenML JSON: values', () => {
 
   it('gives a record without bt or t no time; a sum next to a value is ignored', () => {
     expect(decodeSenmlJson(text('[{"n":"/3442/0/120","v":1,"s":5}]'), testModel)).toEqual([
-      tv('/3442/0/120', typedValue('integer', 1)),
+      v('/3442/0/120', 'integer', 1),
     ]);
   });
 
   it('accepts bver 10 and unknown fields; refuses bver 11 and must-understand fields', () => {
     expect(
       decodeSenmlJson(text('[{"bver":10,"n":"/3442/0/120","v":1,"x":{"y":2}}]'), testModel),
-    ).toEqual([tv('/3442/0/120', typedValue('integer', 1))]);
+    ).toEqual([v('/3442/0/120', 'integer', 1)]);
     expect(
-      decodeError(() => decodeSenmlJson(text('[{"bver":11,"n":"/3/0/9","v":1}]'))).message,
+      decodeError(FORMAT, () => decodeSenmlJson(text('[{"bver":11,"n":"/3/0/9","v":1}]'))).message,
     ).toMatch(/version 11/);
-    const e = decodeError(() =>
+    const e = decodeError(FORMAT, () =>
       decodeSenmlJson(text('[{"n":"/3/0/9","v":1},{"n":"/3/0/9","v":1,"foo_":1}]')),
     );
     expect(e.message).toMatch(/must-understand field "foo_"/);
@@ -318,7 +248,7 @@ describe('SenML JSON: refusals', () => {
       ['[{"n":"/3442/0/170","vs":"66:1"}]', /string value where the model says objlnk/],
     ];
     for (const [json, why] of cases) {
-      const e = decodeError(() => decodeSenmlJson(text(json), testModel));
+      const e = decodeError(FORMAT, () => decodeSenmlJson(text(json), testModel));
       expect(e.message).toMatch(why);
       expect(e.message).toMatch(/record 0/);
       expect(e.offset).toBe(1);
@@ -326,16 +256,16 @@ describe('SenML JSON: refusals', () => {
   });
 
   it('records without a value, with two, or with null (SenML-ETCH)', () => {
-    expect(decodeError(() => decodeSenmlJson(text('[{"n":"/3/0/9"}]'))).message).toMatch(
+    expect(decodeError(FORMAT, () => decodeSenmlJson(text('[{"n":"/3/0/9"}]'))).message).toMatch(
       /no value/,
     );
-    expect(decodeError(() => decodeSenmlJson(text('[{"n":"/3/0/9","s":1}]'))).message).toMatch(
-      /sum without a value/,
-    );
     expect(
-      decodeError(() => decodeSenmlJson(text('[{"n":"/3/0/9","v":1,"vs":"1"}]'))).message,
+      decodeError(FORMAT, () => decodeSenmlJson(text('[{"n":"/3/0/9","s":1}]'))).message,
+    ).toMatch(/sum without a value/);
+    expect(
+      decodeError(FORMAT, () => decodeSenmlJson(text('[{"n":"/3/0/9","v":1,"vs":"1"}]'))).message,
     ).toMatch(/more than one value/);
-    const e = decodeError(() => decodeSenmlJson(text('[{"n":"/3/0/9","v":null}]')));
+    const e = decodeError(FORMAT, () => decodeSenmlJson(text('[{"n":"/3/0/9","v":null}]')));
     expect(e.message).toMatch(/SenML-ETCH/);
     expect(e.offset).toBe(19);
   });
@@ -353,12 +283,12 @@ describe('SenML JSON: refusals', () => {
       ['[{"n":"urn:dev:ow:10e2073a01080063","v":23.1}]', /not an LwM2M path/],
     ];
     for (const [json, why] of cases) {
-      expect(decodeError(() => decodeSenmlJson(text(json))).message).toMatch(why);
+      expect(decodeError(FORMAT, () => decodeSenmlJson(text(json))).message).toMatch(why);
     }
     // A path record may name any level, but never carries a value.
-    expect(decodeError(() => decodeSenmlJsonPaths(text('[{"n":"/3/0/9","v":1}]'))).message).toMatch(
-      /carries no value/,
-    );
+    expect(
+      decodeError(FORMAT, () => decodeSenmlJsonPaths(text('[{"n":"/3/0/9","v":1}]'))).message,
+    ).toMatch(/carries no value/);
     expect(decodeSenmlJsonPaths(text('[{"n":"/"}]'))).toEqual([LwM2mPath.ROOT]);
   });
 
@@ -376,7 +306,7 @@ describe('SenML JSON: refusals', () => {
       ['[{"n":"/3/0/9","v":1,"n":"x"}]', /"n" is given twice/, '"n":"x"'],
     ];
     for (const [json, why, at] of cases) {
-      const e = decodeError(() => decodeSenmlJson(text(json)));
+      const e = decodeError(FORMAT, () => decodeSenmlJson(text(json)));
       expect(e.message).toMatch(why);
       expect(e.offset).toBe(json.indexOf(at));
     }
@@ -384,20 +314,20 @@ describe('SenML JSON: refusals', () => {
 
   it('encoding values the model does not allow, and non-finite numbers', () => {
     const bad: [TimedValue, RegExp][] = [
-      [tv('/3442/0/125', typedValue('integer', -1)), /integer value where the model says unsigned/],
-      [tv('/3442/0/120', typedValue('string', '1')), /string value where the model says integer/],
-      [tv('/3442/0/130', typedValue('float', Number.NaN)), /not finite/],
-      [tv('/3442/0/130', typedValue('float', Number.POSITIVE_INFINITY)), /not finite/],
-      [tv('/3442/0', typedValue('integer', 1)), /resources and resource instances only/],
-      [tv('/3442/0/120', typedValue('integer', 1), Number.NaN), /time NaN/],
+      [v('/3442/0/125', 'integer', -1), /integer value where the model says unsigned/],
+      [v('/3442/0/120', 'string', '1'), /string value where the model says integer/],
+      [v('/3442/0/130', 'float', Number.NaN), /not finite/],
+      [v('/3442/0/130', 'float', Number.POSITIVE_INFINITY), /not finite/],
+      [v('/3442/0', 'integer', 1), /resources and resource instances only/],
+      [v('/3442/0/120', 'integer', 1, Number.NaN), /time NaN/],
     ];
     for (const [value, why] of bad) {
-      expect(encodeError(() => encodeSenmlJson([value], testModel)).message).toMatch(why);
+      expect(encodeError(FORMAT, () => encodeSenmlJson([value], testModel)).message).toMatch(why);
     }
     // An 8-byte negative integer into an Unsigned resource.
-    expect(() =>
-      encodeSenmlJson([tv('/3442/0/125', typedValue('integer', -(2n ** 63n)))], testModel),
-    ).toThrow(EncodeError);
+    expect(() => encodeSenmlJson([v('/3442/0/125', 'integer', -(2n ** 63n))], testModel)).toThrow(
+      EncodeError,
+    );
   });
 });
 
@@ -405,13 +335,15 @@ describe('SenML JSON: hostile input', () => {
   it('every truncation of a valid pack is a DecodeError with an offset', () => {
     const bytes = text(DEVICE_JSON);
     for (let n = 0; n < bytes.length; n++) {
-      const e = decodeError(() => decodeSenmlJson(bytes.subarray(0, n), opts));
+      const e = decodeError(FORMAT, () => decodeSenmlJson(bytes.subarray(0, n), opts));
       expect(e.offset).toBeLessThanOrEqual(n);
     }
   });
 
   it('deep nesting fails at the depth limit', () => {
-    const e = decodeError(() => decodeSenmlJson(text(`[{"n":"/3/0/9","v":${'['.repeat(100_000)}`)));
+    const e = decodeError(FORMAT, () =>
+      decodeSenmlJson(text(`[{"n":"/3/0/9","v":${'['.repeat(100_000)}`)),
+    );
     expect(e.message).toMatch(/nesting deeper than 3/);
   });
 });
@@ -462,10 +394,10 @@ describe('SenML JSON: properties', () => {
       text(DEVICE_JSON),
       encodeSenmlJson(
         [
-          tv('/3442/0/120', typedValue('integer', -9223372036854775808n), 1.5),
-          tv('/3442/0/150', typedValue('opaque', Uint8Array.of(1, 2, 3))),
-          tv('/3442/0/170', typedValue('objlnk', { objectId: 1, instanceId: 2 })),
-          tv('/3442/0/130', typedValue('float', 1e-7)),
+          v('/3442/0/120', 'integer', -9223372036854775808n, 1.5),
+          v('/3442/0/150', 'opaque', Uint8Array.of(1, 2, 3)),
+          v('/3442/0/170', 'objlnk', { objectId: 1, instanceId: 2 }),
+          v('/3442/0/130', 'float', 1e-7),
         ],
         testModel,
       ),

@@ -1,7 +1,6 @@
 import {
   DATA_TYPES,
   type DataType,
-  DecodeError,
   EncodeError,
   LwM2mPath,
   type TypedValue,
@@ -10,20 +9,10 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { arbValue, fuzzDecoder } from './test-arbitraries.js';
+import { decodeError, text as utf8 } from './test-fixtures.js';
 import { decodeText, encodeText } from './text.js';
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
-
-function decodeError(f: () => unknown): DecodeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).format).toBe('text/plain');
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError');
-}
+const FORMAT = 'text/plain';
 
 describe('text/plain examples (Core TS 1.2 §7.4.1, Appendix C)', () => {
   const vectors: [string, TypedValue, string][] = [
@@ -74,20 +63,24 @@ describe('text/plain refusals', () => {
     ['opaque', '@@', /expected base64/],
     ['time', '99999999999999999999', /outside the range of a Date/],
   ])('%s "%s"', (type, text, why) => {
-    const e = decodeError(() => decodeText(utf8(text), type, path));
+    const e = decodeError(FORMAT, () => decodeText(utf8(text), type, path));
     expect(e.message).toMatch(why);
     expect(e.message).toContain('/3/0/9');
     expect(e.offset).toBe(0);
   });
 
   it('refuses invalid UTF-8 and names the bad byte', () => {
-    const e = decodeError(() => decodeText(Uint8Array.of(0x61, 0x62, 0xe2, 0x28, 0xa1), 'string'));
+    const e = decodeError(FORMAT, () =>
+      decodeText(Uint8Array.of(0x61, 0x62, 0xe2, 0x28, 0xa1), 'string'),
+    );
     expect(e.offset).toBe(2);
     expect(e.message).toMatch(/not valid UTF-8/);
     // Overlong encoding and a lone surrogate are not UTF-8 either.
-    expect(decodeError(() => decodeText(Uint8Array.of(0xc0, 0xaf), 'string')).offset).toBe(0);
+    expect(decodeError(FORMAT, () => decodeText(Uint8Array.of(0xc0, 0xaf), 'string')).offset).toBe(
+      0,
+    );
     expect(
-      decodeError(() => decodeText(Uint8Array.of(0x31, 0xed, 0xa0, 0x80), 'string')).offset,
+      decodeError(FORMAT, () => decodeText(Uint8Array.of(0x31, 0xed, 0xa0, 0x80), 'string')).offset,
     ).toBe(1);
   });
 
@@ -119,7 +112,7 @@ describe('text/plain round trip and fuzz', () => {
   it('fuzz: only DecodeError, for every data type', () => {
     const seeds = ['1', '-42', '3.5', '1e3', '3:0', 'AQID', 'Open Mobile Alliance', '0'].map(utf8);
     fuzzDecoder(
-      'text/plain',
+      FORMAT,
       (bytes) =>
         decodeText(bytes, DATA_TYPES[(bytes.length + (bytes[0] ?? 0)) % DATA_TYPES.length]!),
       seeds,

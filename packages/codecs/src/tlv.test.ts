@@ -1,14 +1,10 @@
 import {
   DecodeError,
-  defineObjectModel,
-  EncodeError,
   type LwM2mNode,
   LwM2mPath,
   lwm2mObject,
   multipleResource,
-  type ObjectModel,
   objectInstance,
-  type ResourceModel,
   resourceInstance,
   singleResource,
 } from '@lwm2m-ts/core';
@@ -17,10 +13,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ModelProvider, modelsOf } from './content.js';
 import { arbModelAndNode, fuzzDecoder } from './test-arbitraries.js';
+import { decodeError, encodeError, hex, obj, res } from './test-fixtures.js';
 import { decodeTlv, encodeTlv } from './tlv.js';
 
-const hex = (s: string): Uint8Array =>
-  Uint8Array.from(s.replace(/\s+/g, '').match(/../g) ?? [], (b) => Number.parseInt(b, 16));
+const FORMAT = 'TLV';
+
 const cat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
 const P = (s: string) => LwM2mPath.parse(s);
 
@@ -28,24 +25,6 @@ const registry = ObjectRegistry.withBuiltins();
 
 // The hypothetical objects 65 and 66 of the Objlnk examples (Core TS 1.2 Appendix C, Figure
 // C.-1 "Object link Resource simple illustration"; their TLV tables are in §7.4.5).
-const res = (id: number, type: ResourceModel['type'], multiple = false): ResourceModel => ({
-  id,
-  name: `R${id}`,
-  operations: 'RW',
-  multiple,
-  mandatory: false,
-  type,
-});
-const obj = (id: number, resources: ResourceModel[]): ObjectModel =>
-  defineObjectModel({
-    id,
-    name: `O${id}`,
-    version: '1.0',
-    lwm2mVersion: '1.0',
-    multiple: true,
-    mandatory: false,
-    resources,
-  });
 const object65 = obj(65, [res(0, 'objlnk', true), res(1, 'string'), res(2, 'integer')]);
 const object66 = obj(66, [res(0, 'string'), res(1, 'string'), res(2, 'objlnk')]);
 const object67 = obj(67, [
@@ -227,28 +206,6 @@ const VECTORS: [string, string, Uint8Array, LwM2mNode][] = [
   ],
 ];
 
-function decodeError(f: () => unknown): DecodeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DecodeError);
-    expect((e as DecodeError).format).toBe('TLV');
-    return e as DecodeError;
-  }
-  throw new Error('expected a DecodeError');
-}
-
-function encodeError(f: () => unknown): EncodeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EncodeError);
-    expect((e as EncodeError).format).toBe('TLV');
-    return e as EncodeError;
-  }
-  throw new Error('expected an EncodeError');
-}
-
 describe('TLV spec examples (Core TS 1.2 §7.4.5)', () => {
   it.each(VECTORS)('%s: decodes', (_name, path, bytes, node) => {
     expect(decodeTlv(bytes, P(path), { model })).toEqual(node);
@@ -296,7 +253,7 @@ describe('TLV header forms', () => {
 
   it('refuses a value too long for the 24-bit length', () => {
     const big = resourceInstance(0, 'opaque', new Uint8Array(0x1000000));
-    expect(encodeError(() => encodeTlv(P('/67/0/3/0'), big, m)).message).toMatch(/24-bit/);
+    expect(encodeError(FORMAT, () => encodeTlv(P('/67/0/3/0'), big, m)).message).toMatch(/24-bit/);
   });
 });
 
@@ -383,26 +340,27 @@ describe('TLV values (Core TS 1.2 Appendix C)', () => {
     ['/66/0/2', 'C3 02 00 03 00', /Objlnk has 4 bytes/],
     ['/3/0/13', 'C8 0D 08 7F FF FF FF FF FF FF FF', /out of range for a Time/],
   ])('%s %s is refused', (path, bytes, why) => {
-    const e = decodeError(() => at(path, bytes));
+    const e = decodeError(FORMAT, () => at(path, bytes));
     expect(e.message).toMatch(why);
     expect(e.message).toContain(path);
     expect(e.offset).toBe(0);
   });
 
   it('refuses invalid UTF-8 and names the offset of the bad byte', () => {
-    const e = decodeError(() => at('/3/0/0', 'C2 00 C3 28'));
+    const e = decodeError(FORMAT, () => at('/3/0/0', 'C2 00 C3 28'));
     expect(e.message).toMatch(/\/3\/0\/0 is not valid UTF-8/);
     expect(e.offset).toBe(2);
   });
 
   it('names the offset of the first bad UTF-8 byte', () => {
     // "Open" then 0xFF inside the second resource of an instance.
-    const e = decodeError(() => at('/3/0', 'C1 09 64 C5 00 4F 70 65 6E FF'));
+    const e = decodeError(FORMAT, () => at('/3/0', 'C1 09 64 C5 00 4F 70 65 6E FF'));
     expect(e.offset).toBe(9);
   });
 
   it('refuses, when encoding, values that do not fit the model', () => {
-    const enc = (path: string, node: LwM2mNode) => encodeError(() => encodeTlv(P(path), node, m));
+    const enc = (path: string, node: LwM2mNode) =>
+      encodeError(FORMAT, () => encodeTlv(P(path), node, m));
     expect(enc('/3/0/9', singleResource(9, 'string', '100')).message).toMatch(
       /string value where the model says integer/,
     );
@@ -418,9 +376,9 @@ describe('TLV values (Core TS 1.2 Appendix C)', () => {
     expect(enc('/3/0/9/0', resourceInstance(0, 'integer', 1)).message).toMatch(/single/);
     expect(enc('/3/0', singleResource(9, 'integer', 1)).message).toMatch(/does not live at/);
     expect(enc('/3/0/9', singleResource(10, 'integer', 1)).message).toMatch(/does not live at/);
-    expect(encodeError(() => encodeTlv(LwM2mPath.ROOT, lwm2mObject(3, []))).message).toMatch(
-      /needs an object/,
-    );
+    expect(
+      encodeError(FORMAT, () => encodeTlv(LwM2mPath.ROOT, lwm2mObject(3, []))).message,
+    ).toMatch(/needs an object/);
   });
 });
 
@@ -457,19 +415,19 @@ describe('TLV leniency and path checks', () => {
     ['/3/0/9', hex(''), 0, /no TLV for \/3\/0\/9/],
     ['/3/0/6/1', hex(''), 0, /no TLV/],
   ])('%s: %s is refused', (path, bytes, offset, why) => {
-    const e = decodeError(() => decodeTlv(bytes, P(path), m));
+    const e = decodeError(FORMAT, () => decodeTlv(bytes, P(path), m));
     expect(e.message).toMatch(why);
     expect(e.offset).toBe(offset);
   });
 
   it('refuses a model mismatch of multiplicity', () => {
-    expect(decodeError(() => decodeTlv(hex('83 09 41 00 64'), P('/3/0/9'), m)).message).toMatch(
-      /model says the resource is single/,
-    );
-    expect(decodeError(() => decodeTlv(hex('C1 06 01'), P('/3/0/6'), m)).message).toMatch(
+    expect(
+      decodeError(FORMAT, () => decodeTlv(hex('83 09 41 00 64'), P('/3/0/9'), m)).message,
+    ).toMatch(/model says the resource is single/);
+    expect(decodeError(FORMAT, () => decodeTlv(hex('C1 06 01'), P('/3/0/6'), m)).message).toMatch(
       /model says the resource is multiple/,
     );
-    expect(decodeError(() => decodeTlv(hex('41 00 64'), P('/3/0/9/0'), m)).message).toMatch(
+    expect(decodeError(FORMAT, () => decodeTlv(hex('41 00 64'), P('/3/0/9/0'), m)).message).toMatch(
       /single in the model/,
     );
   });
@@ -489,7 +447,7 @@ describe('TLV hostile input', () => {
     const bytes = cat(hex('D8 00 FF FF FF'), new Uint8Array(15));
     expect(bytes.length).toBe(20);
     const before = process.memoryUsage().arrayBuffers;
-    const e = decodeError(() => decodeTlv(bytes, P('/3/0/0'), m));
+    const e = decodeError(FORMAT, () => decodeTlv(bytes, P('/3/0/0'), m));
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1_000_000);
     expect(e.offset).toBe(0);
     expect(e.message).toMatch(/length 16777215 runs past the end \(15 bytes left\)/);
@@ -497,7 +455,7 @@ describe('TLV hostile input', () => {
 
   it('refuses a length that runs past its enclosing TLV', () => {
     // The resource claims 5 bytes; its instance holds only 3 after the header.
-    const e = decodeError(() => decodeTlv(hex('08 00 05 C5 09 64 00 00'), P('/3'), m));
+    const e = decodeError(FORMAT, () => decodeTlv(hex('08 00 05 C5 09 64 00 00'), P('/3'), m));
     expect(e.offset).toBe(3);
     expect(e.message).toMatch(/length 5 runs past the end \(3 bytes left\)/);
   });
@@ -507,7 +465,7 @@ describe('TLV hostile input', () => {
     ['/3', '28 00', 0, /header is cut short/],
     ['/3/0', 'F8 00 09 00 00', 0, /header is cut short/],
   ])('%s: truncated header %s', (path, bytes, offset, why) => {
-    const e = decodeError(() => decodeTlv(hex(bytes), P(path), m));
+    const e = decodeError(FORMAT, () => decodeTlv(hex(bytes), P(path), m));
     expect(e.offset).toBe(offset);
     expect(e.message).toMatch(why);
   });
@@ -539,7 +497,7 @@ describe('TLV hostile input', () => {
     ['/3/0/6', '41 06 01', 0, /Resource Instance TLV where \/3\/0\/6 needs a Resource TLV/],
     ['/3/0/6/0', 'C1 06 01', 0, /Resource TLV where \/3\/0\/6\/0 needs a Resource Instance/],
   ])('%s: nesting the format forbids (%s)', (path, bytes, offset, why) => {
-    const e = decodeError(() => decodeTlv(hex(bytes), P(path), m));
+    const e = decodeError(FORMAT, () => decodeTlv(hex(bytes), P(path), m));
     expect(e.offset).toBe(offset);
     expect(e.message).toMatch(why);
   });
@@ -550,13 +508,13 @@ describe('TLV hostile input', () => {
     ['/3/0', 'C1 06 01 86 06 41 00 01 41 01 05', 3, /id 6 appears twice/],
     ['/3/0/6', '86 06 41 00 01 41 00 05', 5, /Resource Instance TLV id 0 appears twice/],
   ])('%s: duplicate ids (%s)', (path, bytes, offset, why) => {
-    const e = decodeError(() => decodeTlv(hex(bytes), P(path), m));
+    const e = decodeError(FORMAT, () => decodeTlv(hex(bytes), P(path), m));
     expect(e.offset).toBe(offset);
     expect(e.message).toMatch(why);
   });
 
   it('refuses the root path', () => {
-    expect(decodeError(() => decodeTlv(hex(''), LwM2mPath.ROOT)).message).toMatch(
+    expect(decodeError(FORMAT, () => decodeTlv(hex(''), LwM2mPath.ROOT)).message).toMatch(
       /needs an object/,
     );
   });
@@ -571,13 +529,13 @@ describe('TLV hostile input', () => {
     ];
     const seeds = [...VECTORS.map((v) => v[2]), ACL_OBJECT, SERVER_OBJECT];
     fuzzDecoder(
-      'TLV',
+      FORMAT,
       (bytes) => {
         for (const [path, options] of runs) {
           try {
             decodeTlv(bytes, path, options);
           } catch (e) {
-            if (!(e instanceof DecodeError) || e.format !== 'TLV' || e.offset === undefined) {
+            if (!(e instanceof DecodeError) || e.format !== FORMAT || e.offset === undefined) {
               throw e;
             }
           }

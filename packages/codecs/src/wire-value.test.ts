@@ -1,15 +1,9 @@
 import { DecodeError, EncodeError, type ResourceModel, typedValue } from '@lwm2m-ts/core';
 import { describe, expect, it } from 'vitest';
+import { res } from './test-fixtures.js';
 import { checkValueForModel, defaultTypeOf, typeWireValue } from './wire-value.js';
 
-const model = (type: ResourceModel['type']): ResourceModel => ({
-  id: 1,
-  name: 'R',
-  operations: 'RW',
-  multiple: false,
-  mandatory: false,
-  type,
-});
+const model = (type: ResourceModel['type']): ResourceModel => res(1, type);
 const where = { format: 'SenML JSON', offset: 7, path: '/3/0/1' };
 
 describe('typeWireValue', () => {
