@@ -1,10 +1,10 @@
 import {
-  type TimedValue,
   decode,
   decodeSenmlCbor,
   encode,
   encodeSenmlCbor,
   modelsOf,
+  type TimedValue,
 } from '@lwm2m-ts/codecs';
 import {
   ContentFormat,
@@ -64,7 +64,13 @@ export async function codecBenchmarks(): Promise<Comparison[]> {
   const plainEncoder = new Encoder({ useRecords: false, mapsAsObjects: false });
   const plainDecoder = new Decoder({ useRecords: false, mapsAsObjects: false });
   // The same records as plain CBOR maps with SenML's integer labels (n = 0, v = 2).
-  const plain = values.map((v) => new Map<number, unknown>([[0, v.path.toString()], [2, v.value.value]]));
+  const plain = values.map(
+    (v) =>
+      new Map<number, unknown>([
+        [0, v.path.toString()],
+        [2, v.value.value],
+      ]),
+  );
   rows.push(
     await compare({
       name: 'SenML CBOR, 10-record composite: encode+decode',
@@ -72,7 +78,10 @@ export async function codecBenchmarks(): Promise<Comparison[]> {
         'encodeSenmlCbor+decodeSenmlCbor',
         () => decodeSenmlCbor(encodeSenmlCbor(values, { model }), { model }),
       ],
-      reference: ['cbor-x pack+unpack of the plain array', () => plainDecoder.decode(plainEncoder.encode(plain))],
+      reference: [
+        'cbor-x pack+unpack of the plain array',
+        () => plainDecoder.decode(plainEncoder.encode(plain)),
+      ],
       iterations: 5_000,
       rounds: 11,
       goal: '≤ 2×',
@@ -87,15 +96,23 @@ export async function codecBenchmarks(): Promise<Comparison[]> {
       name: `object 3 (${node.resources.length} readable resources): encode+decode`,
       subject: [
         'TLV',
-        () => decode(ContentFormat.TLV, encode(ContentFormat.TLV, node, { path, model: device3 }), { path, model: device3 }),
+        () =>
+          decode(ContentFormat.TLV, encode(ContentFormat.TLV, node, { path, model: device3 }), {
+            path,
+            model: device3,
+          }),
       ],
       reference: [
         'SenML CBOR',
         () =>
-          decode(ContentFormat.SENML_CBOR, encode(ContentFormat.SENML_CBOR, node, { path, model: device3 }), {
-            path,
-            model: device3,
-          }),
+          decode(
+            ContentFormat.SENML_CBOR,
+            encode(ContentFormat.SENML_CBOR, node, { path, model: device3 }),
+            {
+              path,
+              model: device3,
+            },
+          ),
       ],
       iterations: 2_000,
       rounds: 11,

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type Comparison, machineLine, markdownTable } from './harness.js';
 import { codecBenchmarks } from './codecs.js';
+import { type Comparison, machineLine, markdownTable } from './harness.js';
 import { registryLoad } from './registry-load.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
