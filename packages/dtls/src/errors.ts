@@ -1,0 +1,66 @@
+import { LwM2mError, type ResponseCode } from '@lwm2m-ts/core';
+import { AlertLevel, alertName } from './constants.js';
+
+/** Which side raised an alert: `sent` by this server, or `received` from the peer. */
+export type AlertDirection = 'sent' | 'received';
+
+/**
+ * A DTLS alert (RFC 5246 §7.2) that ended a handshake or a session. `alert` is the description
+ * number on the wire (e.g. 115 `unknown_psk_identity`, 20 `bad_record_mac`), `direction` says
+ * whether this server sent it or received it from the peer. Maps to CoAP 4.01: the peer could
+ * not be authenticated.
+ */
+export class DtlsAlertError extends LwM2mError {
+  readonly coapCode = '4.01' as const;
+  readonly alert: number;
+  readonly level: AlertLevel;
+  readonly direction: AlertDirection;
+
+  constructor(
+    alert: number,
+    direction: AlertDirection,
+    detail?: string,
+    options?: { level?: AlertLevel; cause?: unknown },
+  ) {
+    const level = options?.level ?? AlertLevel.FATAL;
+    const what = `${direction} ${level === AlertLevel.FATAL ? 'fatal' : 'warning'} alert ${alertName(alert)} (${alert})`;
+    super(detail === undefined ? what : `${what}: ${detail}`, { cause: options?.cause });
+    this.alert = alert;
+    this.level = level;
+    this.direction = direction;
+  }
+}
+
+/** Why a socket operation failed. */
+export type DtlsErrorCode =
+  | 'NO_SESSION'
+  | 'MESSAGE_TOO_LARGE'
+  | 'SOCKET_CLOSED'
+  | 'NOT_BOUND'
+  | 'UNSUPPORTED'
+  | 'INVALID_ARGUMENT';
+
+const COAP_CODES: Record<DtlsErrorCode, ResponseCode> = {
+  NO_SESSION: '5.03',
+  MESSAGE_TOO_LARGE: '4.13',
+  SOCKET_CLOSED: '5.03',
+  NOT_BOUND: '5.03',
+  UNSUPPORTED: '5.01',
+  INVALID_ARGUMENT: '5.00',
+};
+
+/**
+ * A socket operation that could not be done: sending to a peer with no established DTLS session
+ * (`NO_SESSION`), a datagram larger than one record (`MESSAGE_TOO_LARGE`), a closed or unbound
+ * socket, or a dgram feature DTLS has no use for (`UNSUPPORTED`, e.g. multicast).
+ */
+export class DtlsError extends LwM2mError {
+  readonly coapCode: ResponseCode;
+  readonly code: DtlsErrorCode;
+
+  constructor(code: DtlsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.coapCode = COAP_CODES[code];
+  }
+}
