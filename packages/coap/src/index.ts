@@ -1,0 +1,35 @@
+export { CoapEndpoint, type EndpointOptions, type EndpointStats } from './endpoint.js';
+export {
+  EndpointClosedError,
+  ObservationEndedError,
+  PeerResetError,
+  RequestAbortedError,
+  UnexpectedResponseError,
+} from './errors.js';
+export type {
+  ClientObservation,
+  ClientObservationEndReason,
+  CoapLogger,
+  CoapMethod,
+  CoapOption,
+  CoapRequest,
+  CoapResponse,
+  IncomingResponse,
+  NotifyOptions,
+  ObservationEndReason,
+  OutgoingRequest,
+  Peer,
+  RequestContext,
+  RequestHandler,
+  ServerObservation,
+} from './message.js';
+export {
+  type BlockSize,
+  type BlockValue,
+  decodeBlock,
+  decodeUint,
+  encodeBlock,
+  encodeUint,
+  OptionNumber,
+} from './options.js';
+export type { MalformedReason } from './wire.js';
