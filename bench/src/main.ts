@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { coapRoundTrips } from './coap-roundtrip.js';
 import { codecBenchmarks } from './codecs.js';
 import { type Comparison, machineLine, markdownTable } from './harness.js';
 import { registryLoad } from './registry-load.js';
@@ -12,6 +13,7 @@ const rows: Comparison[] = [];
 if (existsSync(registryDir)) rows.push(await registryLoad(registryDir));
 else console.warn(`skipping the registry benchmark: ${registryDir} not found`);
 rows.push(...(await codecBenchmarks()));
+rows.push(...(await coapRoundTrips()));
 
 const machine = machineLine();
 const table = markdownTable(rows);
