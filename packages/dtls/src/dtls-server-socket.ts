@@ -5,6 +5,7 @@ import {
   DEFAULT_CIPHER_SUITES,
   isCipherSuiteName,
 } from './cipher.js';
+import { DtlsDgramSocket, positive, type SendCallback } from './dgram-socket.js';
 import { DtlsError } from './errors.js';
 import { DtlsServerEngine, type DtlsServerStats } from './server-engine.js';
 import type { HandshakeFailure } from './server-session.js';
@@ -51,31 +52,6 @@ export interface DtlsRemoteInfo extends dgram.RemoteInfo {
   readonly identity: string;
 }
 
-type SendCallback = (error: Error | null, bytes: number) => void;
-type Message = string | NodeJS.ArrayBufferView | readonly (string | NodeJS.ArrayBufferView)[];
-
-/**
- * dgram.Socket's constructor, typed with the options it takes at run time (the typings declare
- * none). Extending it makes `instanceof dgram.Socket` true, which node-coap checks.
- */
-const UdpSocket = dgram.Socket as unknown as new (options: dgram.SocketOptions) => dgram.Socket;
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new DtlsError('INVALID_ARGUMENT', `${name} must be a positive number, got ${value}`);
-  }
-  return value;
-}
-
-function toBuffer(msg: Message): Buffer {
-  if (typeof msg === 'string') return Buffer.from(msg);
-  if (Array.isArray(msg))
-    return Buffer.concat((msg as readonly (string | NodeJS.ArrayBufferView)[]).map(toBuffer));
-  const view = msg as NodeJS.ArrayBufferView;
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-}
-
 /**
  * A DTLS 1.2 PSK server that is a `dgram.Socket`: `bind`, `address`, `send`, `close` and the
  * `message` event work as on a UDP socket, on plaintext. Incoming datagrams are decrypted,
@@ -85,10 +61,12 @@ function toBuffer(msg: Message): Buffer {
  * How it is a dgram.Socket: the class extends `dgram.Socket` itself, so `instanceof` holds and
  * node-coap sends its replies through it. The inherited UDP handle is never bound (libuv opens
  * no file descriptor for an unbound UDP handle); the wire traffic goes through a private inner
- * socket, and every method that touches the network is overridden to use it. Multicast and
+ * socket, and every method that touches the network is overridden to use it (the part shared
+ * with DtlsClientSocket is DtlsDgramSocket, in dgram-socket.ts). Multicast and
  * `connect` make no sense for a DTLS server and throw `DtlsError` with code `UNSUPPORTED`.
  */
-export class DtlsServerSocket extends UdpSocket {
+export class DtlsServerSocket extends DtlsDgramSocket<DtlsServerSocketEvents> {
+  protected readonly role = 'server';
   readonly #udp: dgram.Socket;
   readonly #engine: DtlsServerEngine;
   readonly #family: 'IPv4' | 'IPv6';
@@ -199,33 +177,6 @@ export class DtlsServerSocket extends UdpSocket {
     return this.#engine.closeSession(address, port);
   }
 
-  override on<E extends keyof DtlsServerSocketEvents>(
-    event: E,
-    listener: DtlsServerSocketEvents[E],
-  ): this;
-  override on(event: string | symbol, listener: (...args: never[]) => void): this;
-  override on(event: string | symbol, listener: (...args: never[]) => void): this {
-    return super.on(event as string, listener as (...args: unknown[]) => void);
-  }
-
-  override once<E extends keyof DtlsServerSocketEvents>(
-    event: E,
-    listener: DtlsServerSocketEvents[E],
-  ): this;
-  override once(event: string | symbol, listener: (...args: never[]) => void): this;
-  override once(event: string | symbol, listener: (...args: never[]) => void): this {
-    return super.once(event as string, listener as (...args: unknown[]) => void);
-  }
-
-  override off<E extends keyof DtlsServerSocketEvents>(
-    event: E,
-    listener: DtlsServerSocketEvents[E],
-  ): this;
-  override off(event: string | symbol, listener: (...args: never[]) => void): this;
-  override off(event: string | symbol, listener: (...args: never[]) => void): this {
-    return super.off(event as string, listener as (...args: unknown[]) => void);
-  }
-
   override bind(port?: number, address?: string, callback?: () => void): this;
   override bind(port?: number, callback?: () => void): this;
   override bind(callback?: () => void): this;
@@ -244,51 +195,17 @@ export class DtlsServerSocket extends UdpSocket {
     return this.#udp.address();
   }
 
-  override send(msg: Message, port?: number, address?: string, callback?: SendCallback): void;
-  override send(msg: Message, port?: number, callback?: SendCallback): void;
-  override send(msg: Message, callback?: SendCallback): void;
-  override send(
-    msg: string | NodeJS.ArrayBufferView,
-    offset: number,
-    length: number,
-    port?: number,
-    address?: string,
-    callback?: SendCallback,
-  ): void;
-  override send(
-    msg: string | NodeJS.ArrayBufferView,
-    offset: number,
-    length: number,
-    port?: number,
-    callback?: SendCallback,
-  ): void;
-  override send(
-    msg: string | NodeJS.ArrayBufferView,
-    offset: number,
-    length: number,
-    callback?: SendCallback,
-  ): void;
-  override send(msg: Message, ...rest: unknown[]): void {
-    // Argument shapes as dgram reads them for an unconnected socket: an address, or a port
-    // that is not a callback, in the fourth place means (msg, offset, length, port, ...).
-    let data = toBuffer(msg);
-    let [port, address, callback] = rest;
-    const [offset, length, p4, a5, c6] = rest;
-    if (a5 || (p4 && typeof p4 !== 'function')) {
-      const from = typeof offset === 'number' ? offset : 0;
-      const count = typeof length === 'number' ? length : data.length - from;
-      data = data.subarray(from, from + count);
-      [port, address, callback] = [p4, a5, c6];
-    }
-    if (typeof port === 'function') [port, address, callback] = [undefined, undefined, port];
-    if (typeof address === 'function') [address, callback] = [undefined, address];
-    const cb = typeof callback === 'function' ? (callback as SendCallback) : undefined;
-    const fail = (err: Error): void => {
-      process.nextTick(() => {
-        if (cb !== undefined) cb(err, 0);
-        else this.emit('error', err);
-      });
-    };
+  protected override udpSocket(): dgram.Socket {
+    return this.#udp;
+  }
+
+  protected override sendPlaintext(
+    data: Buffer,
+    port: unknown,
+    address: unknown,
+    cb: SendCallback | undefined,
+  ): void {
+    const fail = (err: Error): void => this.failSend(err, cb);
     if (this.#closing) {
       fail(new DtlsError('SOCKET_CLOSED', 'the DTLS socket is closed'));
       return;
@@ -343,76 +260,16 @@ export class DtlsServerSocket extends UdpSocket {
     return this;
   }
 
-  override setRecvBufferSize(size: number): void {
-    this.#udp.setRecvBufferSize(size);
-  }
-
-  override setSendBufferSize(size: number): void {
-    this.#udp.setSendBufferSize(size);
-  }
-
-  override getRecvBufferSize(): number {
-    return this.#udp.getRecvBufferSize();
-  }
-
-  override getSendBufferSize(): number {
-    return this.#udp.getSendBufferSize();
-  }
-
-  override getSendQueueSize(): number {
-    return this.#udp.getSendQueueSize();
-  }
-
-  override getSendQueueCount(): number {
-    return this.#udp.getSendQueueCount();
-  }
-
-  override setTTL(ttl: number): number {
-    return this.#udp.setTTL(ttl);
-  }
-
-  override setBroadcast(_flag: boolean): void {
-    throw unsupported('broadcast');
-  }
-
   override connect(_port: number, _address?: string | (() => void), _callback?: () => void): void {
-    throw unsupported('connect');
+    throw this.unsupported('connect');
   }
 
   override disconnect(): void {
-    throw unsupported('disconnect');
+    throw this.unsupported('disconnect');
   }
 
   override remoteAddress(): never {
-    throw unsupported('remoteAddress');
-  }
-
-  override addMembership(_group: string, _iface?: string): void {
-    throw unsupported('multicast');
-  }
-
-  override dropMembership(_group: string, _iface?: string): void {
-    throw unsupported('multicast');
-  }
-
-  override addSourceSpecificMembership(_source: string, _group: string, _iface?: string): void {
-    throw unsupported('multicast');
-  }
-
-  override dropSourceSpecificMembership(_source: string, _group: string, _iface?: string): void {
-    throw unsupported('multicast');
-  }
-
-  override setMulticastTTL(_ttl: number): number {
-    throw unsupported('multicast');
-  }
-
-  override setMulticastLoopback(_flag: boolean): boolean {
-    throw unsupported('multicast');
-  }
-
-  override setMulticastInterface(_iface: string): void {
-    throw unsupported('multicast');
+    throw this.unsupported('remoteAddress');
   }
 
   /** dgram sends to localhost when no address is given; sessions are keyed by IP address. */
@@ -446,10 +303,6 @@ export class DtlsServerSocket extends UdpSocket {
     this.#pendingSends--;
     if (this.#pendingSends === 0) this.#drained?.();
   }
-}
-
-function unsupported(what: string): DtlsError {
-  return new DtlsError('UNSUPPORTED', `${what} is not supported on a DTLS server socket`);
 }
 
 /** Typed listeners for the events this socket adds to dgram's. */

@@ -1,13 +1,13 @@
 import { LwM2mError, type ResponseCode } from '@lwm2m-ts/core';
 import { AlertLevel, alertName } from './constants.js';
 
-/** Which side raised an alert: `sent` by this server, or `received` from the peer. */
+/** Which side raised an alert: `sent` by this side (server or client), or `received` from the peer. */
 export type AlertDirection = 'sent' | 'received';
 
 /**
  * A DTLS alert (RFC 5246 §7.2) that ended a handshake or a session. `alert` is the description
  * number on the wire (e.g. 115 `unknown_psk_identity`, 20 `bad_record_mac`), `direction` says
- * whether this server sent it or received it from the peer. Maps to CoAP 4.01: the peer could
+ * whether this side (the server, or the client) sent it or received it from the peer. Maps to CoAP 4.01: the peer could
  * not be authenticated.
  */
 export class DtlsAlertError extends LwM2mError {
@@ -38,7 +38,9 @@ export type DtlsErrorCode =
   | 'SOCKET_CLOSED'
   | 'NOT_BOUND'
   | 'UNSUPPORTED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'WRONG_PEER'
+  | 'ALREADY_BOUND';
 
 const COAP_CODES: Record<DtlsErrorCode, ResponseCode> = {
   NO_SESSION: '5.03',
@@ -47,12 +49,15 @@ const COAP_CODES: Record<DtlsErrorCode, ResponseCode> = {
   NOT_BOUND: '5.03',
   UNSUPPORTED: '5.01',
   INVALID_ARGUMENT: '5.00',
+  WRONG_PEER: '5.00',
+  ALREADY_BOUND: '5.00',
 };
 
 /**
  * A socket operation that could not be done: sending to a peer with no established DTLS session
  * (`NO_SESSION`), a datagram larger than one record (`MESSAGE_TOO_LARGE`), a closed or unbound
- * socket, or a dgram feature DTLS has no use for (`UNSUPPORTED`, e.g. multicast).
+ * socket, or a dgram feature DTLS has no use for (`UNSUPPORTED`, e.g. multicast); on the client,
+ * a destination other than its server (`WRONG_PEER`) or a second `bind` (`ALREADY_BOUND`).
  */
 export class DtlsError extends LwM2mError {
   readonly coapCode: ResponseCode;

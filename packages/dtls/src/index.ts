@@ -6,6 +6,17 @@ export {
 } from './cipher.js';
 export { AlertDescription, AlertLevel, alertName } from './constants.js';
 export {
+  DEFAULT_CLIENT_CIPHER_SUITES,
+  DTLS_CLIENT_CIPHER_SUITES,
+  type DtlsClientCipherSuite,
+  type DtlsClientSessionEndReason,
+  DtlsClientSocket,
+  type DtlsClientSocketEvents,
+  type DtlsClientSocketOptions,
+  type DtlsClientState,
+  type DtlsClientStats,
+} from './dtls-client-socket.js';
+export {
   type DtlsRemoteInfo,
   DtlsServerSocket,
   type DtlsServerSocketEvents,
