@@ -1,27 +1,14 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from '@lwm2m-ts/testkit';
 import { expect, it } from 'vitest';
 
 it('leaves nothing that keeps the process alive after close()', async () => {
   const child = fileURLToPath(new URL('./test-close-child.ts', import.meta.url));
-  const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d) => {
-    out += d;
-  });
-  proc.stderr.on('data', (d) => {
-    err += d;
-  });
-  const code = await new Promise<number | null>((resolve) => {
-    const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    proc.on('exit', (c) => {
-      clearTimeout(kill);
-      resolve(c);
-    });
-  });
+  const {
+    code,
+    stdout: out,
+    stderr: err,
+  } = await runProcess(process.execPath, ['--import', 'tsx', child], { timeoutMs: 15_000 });
   const exitedAt = Date.now();
   expect(err).toBe('');
   expect(code).toBe(0);
