@@ -1055,6 +1055,12 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       const key = `${rinfo.address}:${rinfo.port}/${msg.messageId}`;
       const owner = this.outgoing.get(key);
       if (owner?.kind !== 'agent') return; // not ours (any more): §4.2 ignore
+      // A CON gets one piggybacked response: later ACKs with this message id are duplicates
+      // (§4.5), or late answers to a Block2 block already received. node-coap's agent would not
+      // find their message id any more and match them by token, which stays the same for every
+      // block: it appended the block's payload again (a corrupt body) and cancelled the
+      // retransmission of the next block's request. Forget the route once the answer is handed on.
+      this.outgoing.delete(key);
       this.toAgent(owner.exchange, msg, rinfo, false);
       return;
     }
