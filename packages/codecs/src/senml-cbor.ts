@@ -795,6 +795,9 @@ function decodeUtf8(from: number, to: number, start: number): string {
  * A number (RFC 8428 §6: an integer, a float, a bignum or a decimal fraction): integers beyond
  * 2^53 as exact bigints. Sets `wasFloat` when written as a float.
  */
+const scratchBytes = new Uint8Array(8);
+const scratch = new DataView(scratchBytes.buffer);
+
 function readNumber(index: number, label: number): number | bigint {
   const start = pos;
   const ib = src[pos]!;
@@ -806,7 +809,8 @@ function readNumber(index: number, label: number): number | bigint {
     if (ai < 24) return major === 0 ? ai : -1 - ai;
     if (ai === 27) {
       if (pos + 8 > end) fail('truncated item head', start);
-      const big = new DataView(src.buffer, src.byteOffset + pos, 8).getBigUint64(0);
+      for (let i = 0; i < 8; i++) scratchBytes[i] = src[pos + i]!;
+      const big = scratch.getBigUint64(0);
       pos += 8;
       const n = major === 0 ? big : -1n - big;
       return n >= -SAFE && n < SAFE ? Number(n) : n;
@@ -818,11 +822,12 @@ function readNumber(index: number, label: number): number | bigint {
     pos++;
     const size = 1 << (ai - 24);
     if (pos + size > end) fail('truncated float', start);
-    const view = new DataView(src.buffer, src.byteOffset + pos, size);
+    // Copied into one scratch view: a DataView per float was the decoder's top allocation.
+    for (let i = 0; i < size; i++) scratchBytes[i] = src[pos + i]!;
     pos += size;
     wasFloat = true;
-    if (ai === 25) return halfToNumber(view.getUint16(0));
-    return ai === 26 ? view.getFloat32(0) : view.getFloat64(0);
+    if (ai === 25) return halfToNumber(scratch.getUint16(0));
+    return ai === 26 ? scratch.getFloat32(0) : scratch.getFloat64(0);
   }
   if (ib === 0xc2 || ib === 0xc3) {
     // Tags 2 and 3 (RFC 8949 §3.4.3): a bignum's bytes; beyond 16 bytes no LwM2M type holds it.
