@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ClientObservationEndReason,
+  type CoapEndpoint,
+  type EndpointOptions,
   type IncomingResponse,
   ObservationEndedError,
   OptionNumber,
@@ -11,8 +13,23 @@ import { decodeUint, encodeUint } from './options.js';
 import { endpoint, peerOf, RawPeer, sleep, text } from './test-util.js';
 import { codeByte, encodeMessage, MessageType, optionValue } from './wire.js';
 
+/** A raw CON GET with Observe=0 (RFC 7641 §3.1) from `raw` to `server`; resolves on its answer. */
+async function registerRaw(raw: RawPeer, server: CoapEndpoint, messageId: number, token: number) {
+  raw.send(
+    encodeMessage({
+      type: MessageType.CON,
+      code: 1,
+      messageId,
+      token: Buffer.of(token),
+      options: [{ number: OptionNumber.OBSERVE, value: Buffer.alloc(0) }],
+    }),
+    peerOf(server),
+  );
+  return raw.next();
+}
+
 /** An endpoint serving an observable counter at /3303/0/5700; `observations` holds what it accepted. */
-async function observable(options: { observeConEvery?: number; blockSize?: 64 | 1024 } = {}) {
+async function observable(options: Omit<EndpointOptions, 'handler'> = {}) {
   const observations: ServerObservation[] = [];
   const server = await endpoint({
     ...options,
@@ -287,29 +304,13 @@ describe('observe against a raw peer', () => {
   });
 
   it('keeps one CON in flight (a newer notification replaces it) and retransmits a final 4.04 until ACKed', async () => {
-    const observations: ServerObservation[] = [];
-    const server = await endpoint({
+    const { server, observations } = await observable({
       ackTimeout: 0.03,
       ackRandomFactor: 1,
       maxRetransmit: 3,
-      handler: (_req, ctx) => {
-        const o = ctx.observe();
-        if (o) observations.push(o);
-        return { code: '2.05' };
-      },
     });
     const raw = await RawPeer.create();
-    raw.send(
-      encodeMessage({
-        type: MessageType.CON,
-        code: 1,
-        messageId: 8,
-        token: Buffer.of(2),
-        options: [{ number: OptionNumber.OBSERVE, value: Buffer.alloc(0) }],
-      }),
-      peerOf(server),
-    );
-    await raw.next();
+    await registerRaw(raw, server, 8, 2);
     const o = observations[0]!;
     o.notify({ code: '2.05', payload: Buffer.from('a') }, { confirmable: true });
     o.notify({ code: '2.05', payload: Buffer.from('b') }, { confirmable: false });
@@ -334,29 +335,13 @@ describe('observe against a raw peer', () => {
   });
 
   it('drops an observer whose CON notification is never acknowledged (RFC 7641 §4.5)', async () => {
-    const observations: ServerObservation[] = [];
-    const server = await endpoint({
+    const { server, observations } = await observable({
       ackTimeout: 0.03,
       ackRandomFactor: 1,
       maxRetransmit: 2,
-      handler: (_req, ctx) => {
-        const o = ctx.observe();
-        if (o) observations.push(o);
-        return { code: '2.05' };
-      },
     });
     const raw = await RawPeer.create();
-    raw.send(
-      encodeMessage({
-        type: MessageType.CON,
-        code: 1,
-        messageId: 7,
-        token: Buffer.of(1),
-        options: [{ number: OptionNumber.OBSERVE, value: Buffer.alloc(0) }],
-      }),
-      peerOf(server),
-    );
-    await raw.next();
+    await registerRaw(raw, server, 7, 1);
     const o = observations[0]!;
     o.notify({ code: '2.05', payload: Buffer.from('c') }, { confirmable: true });
     await until(() => o.cancelled, 2000);
