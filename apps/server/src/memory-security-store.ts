@@ -1,0 +1,147 @@
+import { InvalidValueError } from '@lwm2m-ts/core';
+import { IdentityInUseError } from './errors.js';
+import type { SecurityInfo, SecurityStore } from './security-store.js';
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') {
+    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  }
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/**
+ * Checks a security entry and returns a frozen copy holding only its own fields and its own copy
+ * of the key, so later changes to the caller's object or key bytes do not reach the store.
+ * Throws `InvalidValueError` (4.00) naming the bad field.
+ */
+export function normalizeSecurityInfo(info: SecurityInfo): SecurityInfo {
+  if (typeof info !== 'object' || info === null) {
+    throw new InvalidValueError(`a security entry must be an object, got ${describe(info)}`);
+  }
+  const { endpoint, mode } = info as { endpoint: unknown; mode: unknown };
+  if (typeof endpoint !== 'string' || endpoint.length === 0) {
+    throw new InvalidValueError(
+      `security entry: endpoint must be a non-empty string, got ${describe(endpoint)}`,
+    );
+  }
+  if (mode === 'nosec') return Object.freeze({ endpoint, mode });
+  if (mode !== 'psk') {
+    throw new InvalidValueError(
+      `security entry of ${describe(endpoint)}: mode must be "psk" or "nosec", got ${describe(mode)}`,
+    );
+  }
+  const { identity, key } = info as { identity: unknown; key: unknown };
+  if (typeof identity !== 'string' || identity.length === 0) {
+    throw new InvalidValueError(
+      `security entry of ${describe(endpoint)}: PSK identity must be a non-empty string, got ${describe(identity)}`,
+    );
+  }
+  if (!(key instanceof Uint8Array) || key.length === 0) {
+    throw new InvalidValueError(
+      `security entry of ${describe(endpoint)}: PSK key must be a non-empty Uint8Array`,
+    );
+  }
+  return Object.freeze({ endpoint, mode, identity, key: Uint8Array.from(key) });
+}
+
+/**
+ * The synchronous core shared by the security stores: entries by endpoint and by PSK identity,
+ * kept in step, with identities unique across endpoints. Entries must come from
+ * `normalizeSecurityInfo`. `list()` keeps insertion order (a replaced entry keeps its place).
+ */
+export class SecurityIndex {
+  private readonly byEndpoint = new Map<string, SecurityInfo>();
+  private readonly byIdentity = new Map<string, SecurityInfo>();
+
+  get size(): number {
+    return this.byEndpoint.size;
+  }
+
+  getByEndpoint(endpoint: string): SecurityInfo | undefined {
+    return this.byEndpoint.get(endpoint);
+  }
+
+  getByIdentity(identity: string): SecurityInfo | undefined {
+    return this.byIdentity.get(identity);
+  }
+
+  list(): SecurityInfo[] {
+    return Array.from(this.byEndpoint.values());
+  }
+
+  /** Throws `IdentityInUseError` when another endpoint holds the entry's PSK identity. */
+  checkPut(entry: SecurityInfo): void {
+    if (entry.mode !== 'psk') return;
+    const holder = this.byIdentity.get(entry.identity);
+    if (holder !== undefined && holder.endpoint !== entry.endpoint) {
+      throw new IdentityInUseError(
+        `PSK identity ${describe(entry.identity)} is already used by endpoint ${describe(holder.endpoint)}`,
+      );
+    }
+  }
+
+  /**
+   * Adds or replaces the endpoint's entry and returns the previous one; the previous entry's
+   * identity is freed. Throws `IdentityInUseError` (and changes nothing) on a conflict.
+   */
+  put(entry: SecurityInfo): SecurityInfo | undefined {
+    this.checkPut(entry);
+    const previous = this.byEndpoint.get(entry.endpoint);
+    if (previous?.mode === 'psk') this.byIdentity.delete(previous.identity);
+    this.byEndpoint.set(entry.endpoint, entry);
+    if (entry.mode === 'psk') this.byIdentity.set(entry.identity, entry);
+    return previous;
+  }
+
+  remove(endpoint: string): SecurityInfo | undefined {
+    const previous = this.byEndpoint.get(endpoint);
+    if (previous === undefined) return undefined;
+    this.byEndpoint.delete(endpoint);
+    if (previous.mode === 'psk') this.byIdentity.delete(previous.identity);
+    return previous;
+  }
+
+  clear(): void {
+    this.byEndpoint.clear();
+    this.byIdentity.clear();
+  }
+}
+
+/**
+ * Endpoint credentials in process memory. `put` checks the entry (`InvalidValueError`), refuses
+ * an identity another endpoint holds (`IdentityInUseError`), and stores its own copy.
+ */
+export class InMemorySecurityStore implements SecurityStore {
+  private readonly index = new SecurityIndex();
+
+  /** Starts with these entries; throws like `put` for a bad or conflicting one. */
+  constructor(entries: Iterable<SecurityInfo> = []) {
+    for (const info of entries) this.index.put(normalizeSecurityInfo(info));
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  async getByEndpoint(endpoint: string): Promise<SecurityInfo | undefined> {
+    return this.index.getByEndpoint(endpoint);
+  }
+
+  async getByIdentity(identity: string): Promise<SecurityInfo | undefined> {
+    return this.index.getByIdentity(identity);
+  }
+
+  async list(): Promise<readonly SecurityInfo[]> {
+    return this.index.list();
+  }
+
+  async put(info: SecurityInfo): Promise<SecurityInfo | undefined> {
+    return this.index.put(normalizeSecurityInfo(info));
+  }
+
+  async remove(endpoint: string): Promise<SecurityInfo | undefined> {
+    return this.index.remove(endpoint);
+  }
+
+  async close(): Promise<void> {}
+}

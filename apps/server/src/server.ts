@@ -1,0 +1,964 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  type ClientObservation,
+  CoapEndpoint,
+  type CoapRequest,
+  type CoapResponse,
+  type EndpointOptions,
+  type IncomingResponse,
+  type Peer,
+} from '@lwm2m-ts/coap';
+import {
+  compositeFormats,
+  decodeValues,
+  formatName,
+  type ModelProvider,
+  type TimedValue,
+} from '@lwm2m-ts/codecs';
+import {
+  type AttributeUpdate,
+  ContentFormat,
+  ForbiddenError,
+  InvalidValueError,
+  isSuccessCode,
+  LwM2mError,
+  type LwM2mNode,
+  LwM2mPath,
+  type LwM2mResource,
+  MethodNotAllowedError,
+  NotFoundError,
+  type PathValue,
+  type ResponseCode,
+  ServiceUnavailableError,
+  TimeoutError,
+  UnsupportedContentFormatError,
+} from '@lwm2m-ts/core';
+import { type CipherSuiteName, DtlsServerSocket } from '@lwm2m-ts/dtls';
+import { ObjectRegistry } from '@lwm2m-ts/registry';
+import { modelsForRegistration } from './client-models.js';
+import * as dm from './device-management.js';
+import { UnknownClientError } from './errors.js';
+import type { DeregistrationReason, ServerEvents } from './events.js';
+import { InMemoryObservationStore } from './memory-observation-store.js';
+import { InMemoryRegistrationStore } from './memory-registration-store.js';
+import { InMemorySecurityStore } from './memory-security-store.js';
+import type { ObservationRecord, ObservationStore } from './observation-store.js';
+import type {
+  CompositeObserveResponse,
+  CompositeReadResponse,
+  CreateResponse,
+  DiscoverResponse,
+  EmptyResponse,
+  ObserveResponse,
+  ReadResponse,
+  RequestOptions,
+  WriteMode,
+} from './operations.js';
+import type { Registration, Transport } from './registration.js';
+import { parseRegisterRequest, parseUpdateRequest } from './registration-params.js';
+import type { RegistrationStore } from './registration-store.js';
+import { RequestQueue } from './request-queue.js';
+import type { SecurityStore } from './security-store.js';
+
+/** pino-compatible logger subset. */
+export interface ServerLogger {
+  warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
+}
+
+export interface TransportOptions {
+  /** Default `0.0.0.0` (`::` for udp6): devices reach the server from the network. */
+  readonly address?: string;
+  /** Default 5683 (CoAP) or 5684 (CoAP over DTLS); 0 picks a free port. */
+  readonly port?: number;
+  readonly type?: 'udp4' | 'udp6';
+}
+
+export interface DtlsTransportOptions extends TransportOptions {
+  readonly identityHint?: string;
+  readonly cipherSuites?: readonly CipherSuiteName[];
+  readonly maxSessions?: number;
+}
+
+export interface LwM2mServerOptions {
+  /** Plain CoAP; `false` turns it off. */
+  readonly coap?: false | TransportOptions;
+  /** CoAP over DTLS 1.2 with PSK (keys from the security store); `false` turns it off. */
+  readonly dtls?: false | DtlsTransportOptions;
+  readonly registrationStore?: RegistrationStore;
+  readonly observationStore?: ObservationStore;
+  readonly securityStore?: SecurityStore;
+  /** Object models (default: the built-in core and IPSO objects). */
+  readonly registry?: ObjectRegistry;
+  /**
+   * Accept plain-CoAP registrations from endpoints without a security entry (default true).
+   * Endpoints with a PSK entry must use DTLS either way; a `nosec` entry always allows plain CoAP.
+   */
+  readonly allowUnsecured?: boolean;
+  /** Default time limit of a device-management request, in ms (default 10 000). */
+  readonly requestTimeout?: number;
+  readonly queue?: {
+    /** Most requests waiting for one sleeping client (default 16). */
+    readonly maxQueued?: number;
+    /** How long a queue-mode client listens after it last talked to us (default 93 s). */
+    readonly awakeTimeMs?: number;
+  };
+  /** CoAP transmission parameters (RFC 7252 §4.8) and block size for both transports. */
+  readonly coapOptions?: Pick<
+    EndpointOptions,
+    'ackTimeout' | 'ackRandomFactor' | 'maxRetransmit' | 'blockSize' | 'maxBodySize'
+  >;
+  readonly logger?: ServerLogger;
+}
+
+/** An observation this process holds: the CoAP side of an `ObservationRecord`. */
+interface ActiveObservation {
+  readonly record: ObservationRecord;
+  readonly coap: ClientObservation;
+  readonly paths: readonly LwM2mPath[];
+}
+
+/** What this process keeps per registration beside the stored data. */
+interface ClientRuntime {
+  reg: Registration;
+  readonly models: ModelProvider;
+  readonly rejected: Set<number>;
+  readonly queue: RequestQueue | undefined;
+  readonly observations: Map<string, ActiveObservation>;
+}
+
+export interface ServerStats {
+  readonly registrations: number;
+  readonly registrationRequests: number;
+  readonly updateRequests: number;
+  readonly deregistrations: number;
+  readonly expirations: number;
+  readonly requestsSent: number;
+  readonly requestsFailed: number;
+  readonly notifications: number;
+  readonly sends: number;
+  readonly coapErrors: number;
+  readonly queuedRequests: number;
+  readonly observations: number;
+}
+
+const DEFAULT_LIFETIME_CEILING = 0x7fff_ffff; // setTimeout's limit, in ms
+
+/**
+ * An LwM2M server (Core TS 1.0–1.2): the registration interface on CoAP and CoAP over DTLS,
+ * device management and observation toward registered clients, Send, and queue mode.
+ *
+ * ```ts
+ * const server = new LwM2mServer({ coap: { port: 5683 }, dtls: false });
+ * server.on('registered', ({ registration }) => console.log(registration.endpoint));
+ * await server.start();
+ * const res = await server.read('dev-1', '/3/0/0');
+ * ```
+ */
+export class LwM2mServer extends EventEmitter<ServerEvents> {
+  readonly registry: ObjectRegistry;
+  readonly registrations: RegistrationStore;
+  readonly observations: ObservationStore;
+  readonly security: SecurityStore;
+  readonly #options: LwM2mServerOptions;
+  readonly #owned: { close(): Promise<void> }[] = [];
+  readonly #requestTimeout: number;
+  readonly #allowUnsecured: boolean;
+  readonly #logger: ServerLogger | undefined;
+  readonly #runtimes = new Map<string, ClientRuntime>();
+  /** `${transport}|${address}|${port}` → registration id, to find who sent a Send. */
+  readonly #byPeer = new Map<string, string>();
+  #udp: CoapEndpoint | undefined;
+  #dtls: CoapEndpoint | undefined;
+  #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #expiryAt = Number.POSITIVE_INFINITY;
+  readonly #counters = {
+    registrationRequests: 0,
+    updateRequests: 0,
+    deregistrations: 0,
+    expirations: 0,
+    requestsSent: 0,
+    requestsFailed: 0,
+    notifications: 0,
+    sends: 0,
+    coapErrors: 0,
+  };
+
+  constructor(options: LwM2mServerOptions = {}) {
+    super();
+    this.#options = options;
+    this.registry = options.registry ?? ObjectRegistry.withBuiltins();
+    this.registrations = options.registrationStore ?? this.#own(new InMemoryRegistrationStore());
+    this.observations = options.observationStore ?? this.#own(new InMemoryObservationStore());
+    this.security = options.securityStore ?? this.#own(new InMemorySecurityStore());
+    this.#requestTimeout = options.requestTimeout ?? 10_000;
+    if (!(this.#requestTimeout > 0)) throw new RangeError('requestTimeout must be > 0');
+    this.#allowUnsecured = options.allowUnsecured ?? true;
+    this.#logger = options.logger;
+    if (options.coap === false && options.dtls === false) {
+      throw new RangeError('at least one of coap and dtls must be enabled');
+    }
+  }
+
+  #own<T extends { close(): Promise<void> }>(store: T): T {
+    this.#owned.push(store);
+    return store;
+  }
+
+  /** Binds the CoAP and DTLS sockets. Idempotent. */
+  start(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return Promise.reject(new ServiceUnavailableError('the server is closed'));
+    }
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'starting';
+    const { coap, dtls, coapOptions, logger } = this.#options;
+    try {
+      if (coap !== false) {
+        this.#udp = new CoapEndpoint({
+          ...coapOptions,
+          type: coap?.type ?? 'udp4',
+          address: coap?.address ?? (coap?.type === 'udp6' ? '::' : '0.0.0.0'),
+          port: coap?.port ?? 5683,
+          handler: (req) => this.#handle(req, 'udp'),
+          ...(logger && { logger }),
+        });
+        await this.#udp.listen();
+      }
+      if (dtls !== false) {
+        const type = dtls?.type ?? 'udp4';
+        const socket = new DtlsServerSocket({
+          type,
+          psk: async (identity) => {
+            const info = await this.security.getByIdentity(identity);
+            return info?.mode === 'psk' ? Buffer.from(info.key) : undefined;
+          },
+          ...(dtls?.identityHint !== undefined && { identityHint: dtls.identityHint }),
+          ...(dtls?.cipherSuites && { cipherSuites: dtls.cipherSuites }),
+          ...(dtls?.maxSessions !== undefined && { maxSessions: dtls.maxSessions }),
+        });
+        socket.on('handshakeError', (err, peer) =>
+          this.#coapError(undefined, peer, '4.03', `DTLS handshake failed: ${err.message}`),
+        );
+        this.#dtls = new CoapEndpoint({
+          ...coapOptions,
+          socket,
+          closeSocket: true,
+          address: dtls?.address ?? (type === 'udp6' ? '::' : '0.0.0.0'),
+          port: dtls?.port ?? 5684,
+          handler: (req) => this.#handle(req, 'dtls'),
+          ...(logger && { logger }),
+        });
+        await this.#dtls.listen();
+      }
+      this.#state = 'started';
+      await this.#armExpiry();
+    } catch (err) {
+      await Promise.allSettled([this.#udp?.close(), this.#dtls?.close()]);
+      this.#state = 'closed';
+      throw err;
+    }
+  }
+
+  /** Where the sockets are bound (after `start()`). */
+  addresses(): {
+    coap?: { address: string; port: number };
+    dtls?: { address: string; port: number };
+  } {
+    const pick = (e: CoapEndpoint | undefined) => {
+      if (e === undefined) return undefined;
+      const { address, port } = e.address();
+      return { address, port };
+    };
+    const coap = pick(this.#udp);
+    const dtls = pick(this.#dtls);
+    return { ...(coap && { coap }), ...(dtls && { dtls }) };
+  }
+
+  /**
+   * Stops serving: fails queued requests, forgets observations (without telling clients), closes
+   * the sockets and the stores the server created itself. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await this.#starting?.catch(() => {});
+    this.#state = 'closing';
+    clearTimeout(this.#expiryTimer);
+    for (const rt of this.#runtimes.values()) {
+      rt.queue?.close(new ServiceUnavailableError('the server is closing'));
+    }
+    await Promise.allSettled([this.#udp?.close(), this.#dtls?.close()]);
+    this.#runtimes.clear();
+    this.#byPeer.clear();
+    await Promise.allSettled(this.#owned.map((s) => s.close()));
+    this.#state = 'closed';
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Registrations
+
+  getRegistration(endpoint: string): Promise<Registration | undefined> {
+    return this.registrations.getByEndpoint(endpoint);
+  }
+
+  listRegistrations(): Promise<readonly Registration[]> {
+    return this.registrations.list();
+  }
+
+  /** Queue-mode state of a client this process talks to; undefined when not in queue mode. */
+  queueState(endpoint: string): { awake: boolean; queued: number } | undefined {
+    for (const rt of this.#runtimes.values()) {
+      if (rt.reg.endpoint === endpoint && rt.queue !== undefined) {
+        return { awake: rt.queue.awake, queued: rt.queue.queued };
+      }
+    }
+    return undefined;
+  }
+
+  /** The models a registration's values are typed with (the object versions it registered). */
+  modelsFor(registration: Registration): ModelProvider {
+    return (
+      this.#runtimes.get(registration.id)?.models ??
+      modelsForRegistration(this.registry, registration)
+    );
+  }
+
+  /**
+   * Removes a registration as if it had de-registered (e.g. a device decommissioned from the
+   * REST API); its observations and queued requests end. False when there was none.
+   */
+  async removeRegistration(endpoint: string): Promise<boolean> {
+    const reg = await this.registrations.getByEndpoint(endpoint);
+    if (reg === undefined) return false;
+    const removed = await this.registrations.remove(reg.id);
+    if (removed === undefined) return false;
+    await this.#ended(removed, 'removed');
+    return true;
+  }
+
+  stats(): ServerStats {
+    let queued = 0;
+    let observations = 0;
+    for (const rt of this.#runtimes.values()) {
+      queued += rt.queue?.queued ?? 0;
+      observations += rt.observations.size;
+    }
+    return {
+      ...this.#counters,
+      registrations: this.#runtimes.size,
+      queuedRequests: queued,
+      observations,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Device management (Core TS 1.2 §6.3, §6.4)
+
+  async read(endpoint: string, path: string, opts: RequestOptions = {}): Promise<ReadResponse> {
+    const p = LwM2mPath.parse(path);
+    return this.#withClient(endpoint, opts, (t) => dm.read(t, p, opts.format));
+  }
+
+  async write(
+    endpoint: string,
+    path: string,
+    content: LwM2mNode,
+    opts: RequestOptions & { readonly mode?: WriteMode } = {},
+  ): Promise<EmptyResponse> {
+    const p = LwM2mPath.parse(path);
+    if (p.level === 'root' || p.level === 'object') {
+      throw new MethodNotAllowedError(`Write targets an instance or a resource, not ${p}`);
+    }
+    return this.#withClient(endpoint, opts, (t) =>
+      dm.write(t, p, content, opts.mode ?? 'replace', opts.format),
+    );
+  }
+
+  async writeAttributes(
+    endpoint: string,
+    path: string,
+    attributes: AttributeUpdate,
+    opts: RequestOptions = {},
+  ): Promise<EmptyResponse> {
+    const p = LwM2mPath.parse(path);
+    return this.#withClient(endpoint, opts, (t) => dm.writeAttributes(t, p, attributes));
+  }
+
+  async discover(
+    endpoint: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<DiscoverResponse> {
+    const p = LwM2mPath.parse(path);
+    return this.#withClient(endpoint, opts, (t) => dm.discover(t, p));
+  }
+
+  async execute(
+    endpoint: string,
+    path: string,
+    args?: string,
+    opts: RequestOptions = {},
+  ): Promise<EmptyResponse> {
+    const p = LwM2mPath.parse(path);
+    if (p.level !== 'resource') {
+      throw new MethodNotAllowedError(`Execute targets a resource, not ${p}`);
+    }
+    return this.#withClient(endpoint, opts, (t) => dm.execute(t, p, args));
+  }
+
+  async create(
+    endpoint: string,
+    objectId: number,
+    resources: readonly LwM2mResource[],
+    opts: RequestOptions & { readonly instanceId?: number } = {},
+  ): Promise<CreateResponse> {
+    LwM2mPath.of(objectId); // validates the id
+    if (opts.instanceId !== undefined) LwM2mPath.of(objectId, opts.instanceId);
+    return this.#withClient(endpoint, opts, (t) =>
+      dm.create(t, objectId, resources, opts.instanceId, opts.format),
+    );
+  }
+
+  async delete(endpoint: string, path: string, opts: RequestOptions = {}): Promise<EmptyResponse> {
+    const p = LwM2mPath.parse(path);
+    if (p.level !== 'instance' && p.level !== 'object') {
+      // Core TS 1.2 §6.4.6: Delete targets object instances (the object level is 1.2's
+      // Bootstrap-Delete only; clients answer 4.05).
+      throw new MethodNotAllowedError(`Delete targets an object instance, not ${p}`);
+    }
+    return this.#withClient(endpoint, opts, (t) => dm.remove(t, p));
+  }
+
+  async readComposite(
+    endpoint: string,
+    paths: readonly string[],
+    opts: RequestOptions = {},
+  ): Promise<CompositeReadResponse> {
+    const ps = parsePaths(paths);
+    return this.#withClient(endpoint, opts, (t) => {
+      requireComposite(t.registration);
+      return dm.readComposite(t, ps, opts.format);
+    });
+  }
+
+  async writeComposite(
+    endpoint: string,
+    values: readonly PathValue[],
+    opts: RequestOptions = {},
+  ): Promise<EmptyResponse> {
+    if (values.length === 0)
+      throw new InvalidValueError('Write-Composite needs at least one value');
+    return this.#withClient(endpoint, opts, (t) => {
+      requireComposite(t.registration);
+      return dm.writeComposite(t, values, opts.format);
+    });
+  }
+
+  async observe(
+    endpoint: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<ObserveResponse> {
+    const p = LwM2mPath.parse(path);
+    return this.#withClient(endpoint, opts, async (t, rt) => {
+      const started = await dm.observe(t, [p], false, opts.format);
+      if (!('observation' in started)) return started;
+      const record = await this.#track(rt, started, [p], false);
+      return {
+        ok: true,
+        code: started.observation.first.code,
+        observation: record,
+        content: started.content!,
+        contentFormat: started.format,
+      };
+    });
+  }
+
+  async observeComposite(
+    endpoint: string,
+    paths: readonly string[],
+    opts: RequestOptions = {},
+  ): Promise<CompositeObserveResponse> {
+    const ps = parsePaths(paths);
+    return this.#withClient(endpoint, opts, async (t, rt) => {
+      requireComposite(t.registration);
+      const started = await dm.observe(t, ps, true, opts.format);
+      if (!('observation' in started)) return started;
+      const record = await this.#track(rt, started, ps, true);
+      return {
+        ok: true,
+        code: started.observation.first.code,
+        observation: record,
+        values: started.values!,
+        contentFormat: started.format,
+      };
+    });
+  }
+
+  /**
+   * Ends the observations of `pathOrId` (a path such as `/3/0/13`, matching single observations
+   * of exactly that path, or an observation id). `proactive` (default) tells the client with a GET
+   * carrying Observe=1 (RFC 7641 §3.6); `reactive` forgets the token so the next notification is
+   * answered with RST. Resolves with how many ended.
+   */
+  async cancelObservation(
+    endpoint: string,
+    pathOrId: string,
+    opts: RequestOptions & { readonly mode?: 'proactive' | 'reactive' } = {},
+  ): Promise<number> {
+    const reg = await this.registrations.getByEndpoint(endpoint);
+    if (reg === undefined) throw new UnknownClientError(`no client registered as ${endpoint}`);
+    const records = await this.observations.listByRegistration(reg.id);
+    const isPath = pathOrId.startsWith('/');
+    const wanted = isPath ? LwM2mPath.parse(pathOrId).toString() : pathOrId;
+    const matching = records.filter((r) =>
+      isPath ? !r.composite && r.paths[0] === wanted : r.id === wanted,
+    );
+    const rt = this.#runtimes.get(reg.id);
+    for (const record of matching) {
+      const active = rt?.observations.get(record.id);
+      if (active === undefined) {
+        await this.observations.remove(record.id);
+        continue;
+      }
+      if (opts.mode === 'reactive') {
+        await active.coap.cancel('reactive');
+      } else {
+        await this.#withClient(endpoint, opts, () => active.coap.cancel('proactive'));
+      }
+    }
+    return matching.length;
+  }
+
+  listObservations(endpoint: string): Promise<readonly ObservationRecord[]> {
+    return this.registrations.getByEndpoint(endpoint).then((reg) => {
+      if (reg === undefined) throw new UnknownClientError(`no client registered as ${endpoint}`);
+      return this.observations.listByRegistration(reg.id);
+    });
+  }
+
+  async #track(
+    rt: ClientRuntime,
+    started: dm.StartedObservation,
+    paths: readonly LwM2mPath[],
+    composite: boolean,
+  ): Promise<ObservationRecord> {
+    const coap = started.observation;
+    const record: ObservationRecord = {
+      id: Buffer.from(coap.token).toString('hex'),
+      registrationId: rt.reg.id,
+      endpoint: rt.reg.endpoint,
+      paths: paths.map(String),
+      composite,
+      contentFormat: started.format,
+      createdAt: Date.now(),
+    };
+    await this.observations.add(record);
+    if (coap.ended || this.#runtimes.get(rt.reg.id) !== rt) {
+      // The registration went away (or the client ended it) while we stored it.
+      await this.observations.remove(record.id);
+      if (!coap.ended) await coap.cancel('reactive');
+      return record;
+    }
+    rt.observations.set(record.id, { record, coap, paths });
+    coap.on('notification', (n) => this.#onNotification(rt, record, paths, n));
+    coap.on('end', (reason) => {
+      rt.observations.delete(record.id);
+      void this.observations.remove(record.id).then(
+        () => this.emit('observationCancelled', { observation: record, reason }),
+        (err: unknown) => this.#logger?.warn({ err }, 'observation store failed'),
+      );
+    });
+    return record;
+  }
+
+  #onNotification(
+    rt: ClientRuntime,
+    observation: ObservationRecord,
+    paths: readonly LwM2mPath[],
+    n: IncomingResponse,
+  ): void {
+    this.#counters.notifications++;
+    rt.queue?.wake();
+    const registration = rt.reg;
+    if (!isSuccessCode(n.code)) {
+      this.emit('notification', { registration, observation, code: n.code });
+      return;
+    }
+    try {
+      const decoded = dm.decodeNotification(
+        { registration, models: rt.models },
+        paths,
+        observation.composite,
+        n,
+        observation.contentFormat ?? ContentFormat.TEXT,
+      );
+      this.emit('notification', {
+        registration,
+        observation,
+        code: n.code,
+        contentFormat: decoded.format,
+        ...(decoded.content && { content: decoded.content }),
+        ...(decoded.values && { values: decoded.values }),
+      });
+    } catch (err) {
+      this.#coapError(
+        registration.endpoint,
+        n.peer,
+        '5.02',
+        err instanceof Error ? err.message : String(err),
+      );
+    }
+  }
+
+  /**
+   * Runs a device-management call against the client registered as `endpoint`: through its
+   * queue when it is in queue mode, within the call's time limit.
+   */
+  async #withClient<T>(
+    endpoint: string,
+    opts: RequestOptions,
+    fn: (target: dm.Target, rt: ClientRuntime) => Promise<T>,
+  ): Promise<T> {
+    if (this.#state !== 'started') throw new ServiceUnavailableError('the server is not started');
+    const reg = await this.registrations.getByEndpoint(endpoint);
+    if (reg === undefined) throw new UnknownClientError(`no client registered as ${endpoint}`);
+    const rt = this.#runtime(reg);
+    const timeout = opts.timeout ?? this.#requestTimeout;
+    if (!(timeout > 0)) throw new RangeError('timeout must be > 0');
+    const run = async (ms: number): Promise<T> => {
+      const target = this.#target(rt, Date.now() + ms, opts.signal);
+      try {
+        return await fn(target, rt);
+      } catch (err) {
+        this.#counters.requestsFailed++;
+        // A queue-mode client that stops answering has gone back to sleep.
+        if (err instanceof TimeoutError) rt.queue?.sleep();
+        throw err;
+      }
+    };
+    return rt.queue ? rt.queue.submit(run, timeout, opts.signal) : run(timeout);
+  }
+
+  #target(rt: ClientRuntime, deadline: number, signal: AbortSignal | undefined): dm.Target {
+    const reg = rt.reg;
+    const endpoint = reg.transport === 'dtls' ? this.#dtls : this.#udp;
+    if (endpoint === undefined) {
+      throw new ServiceUnavailableError(`the ${reg.transport} transport is not running`);
+    }
+    const peer: Peer = { address: reg.address, port: reg.port };
+    const root = dm.rootSegments(reg);
+    const outgoing = (req: dm.TargetRequest) => {
+      this.#counters.requestsSent++;
+      return {
+        ...req,
+        path: [...root, ...req.path.ids.map(String)],
+        timeout: Math.max(1, deadline - Date.now()),
+        ...(signal && { signal }),
+      };
+    };
+    return {
+      registration: reg,
+      models: rt.models,
+      rejected: rt.rejected,
+      request: (req) => endpoint.request(peer, outgoing(req)),
+      observe: (req) => endpoint.observe(peer, outgoing(req)),
+    };
+  }
+
+  #runtime(reg: Registration): ClientRuntime {
+    let rt = this.#runtimes.get(reg.id);
+    if (rt === undefined) {
+      const queueOpts = this.#options.queue;
+      let runtime: ClientRuntime | undefined;
+      const queue = reg.queueMode
+        ? new RequestQueue({
+            maxQueued: queueOpts?.maxQueued ?? 16,
+            awakeTimeMs: queueOpts?.awakeTimeMs ?? 93_000,
+            onAwake: () => runtime && this.emit('awake', { registration: runtime.reg }),
+            onSleeping: () => runtime && this.emit('sleeping', { registration: runtime.reg }),
+          })
+        : undefined;
+      runtime = rt = {
+        reg,
+        models: modelsForRegistration(this.registry, reg),
+        rejected: new Set(),
+        queue,
+        observations: new Map(),
+      };
+      this.#runtimes.set(reg.id, rt);
+      this.#byPeer.set(peerKey(reg.transport, reg), reg.id);
+    }
+    return rt;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Registration interface and Send (Core TS 1.2 §6.2, §6.4.7)
+
+  async #handle(req: CoapRequest, transport: Transport): Promise<CoapResponse> {
+    try {
+      const [first, second, ...rest] = req.path;
+      if (first === 'rd' && rest.length === 0) {
+        if (second === undefined) {
+          if (req.method !== 'POST') throw new MethodNotAllowedError('Register is a POST to /rd');
+          return await this.#register(req, transport);
+        }
+        if (req.method === 'POST') return await this.#update(second, req, transport);
+        if (req.method === 'DELETE') return await this.#deregister(second, req, transport);
+        throw new MethodNotAllowedError('Update is a POST and De-register a DELETE to /rd/{id}');
+      }
+      if (first === 'dp' && second === undefined) {
+        if (req.method !== 'POST') throw new MethodNotAllowedError('Send is a POST to /dp');
+        return await this.#send(req, transport);
+      }
+      throw new NotFoundError(`no resource /${req.path.join('/')} on this server`);
+    } catch (err) {
+      if (err instanceof LwM2mError) {
+        this.#coapError(endpointOf(req), req.peer, err.coapCode, err.message);
+      }
+      throw err;
+    }
+  }
+
+  async #authorize(endpoint: string, transport: Transport, identity: string | undefined) {
+    const info = await this.security.getByEndpoint(endpoint);
+    if (transport === 'dtls') {
+      // Core TS 1.2 §7.1: the endpoint name must belong to the credentials that authenticated.
+      if (info?.mode !== 'psk' || info.identity !== identity) {
+        throw new ForbiddenError(
+          `PSK identity ${JSON.stringify(identity)} may not register as ${JSON.stringify(endpoint)}`,
+        );
+      }
+      return;
+    }
+    if (info?.mode === 'psk') {
+      throw new ForbiddenError(`${endpoint} has a PSK: it must register over DTLS`);
+    }
+    if (info === undefined && !this.#allowUnsecured) {
+      throw new ForbiddenError(`plain CoAP registration is not allowed for ${endpoint}`);
+    }
+  }
+
+  async #register(req: CoapRequest, transport: Transport): Promise<CoapResponse> {
+    this.#counters.registrationRequests++;
+    const params = parseRegisterRequest(req.query, req.payload, req.contentFormat);
+    await this.#authorize(params.endpoint, transport, req.peer.identity);
+    const now = Date.now();
+    const reg: Registration = {
+      id: randomBytes(6).toString('base64url'),
+      ...params,
+      address: req.peer.address,
+      port: req.peer.port,
+      transport,
+      ...(req.peer.identity !== undefined && { identity: req.peer.identity }),
+      registeredAt: now,
+      lastUpdate: now,
+      expiresAt: now + params.lifetime * 1000,
+    };
+    const previous = await this.registrations.add(reg);
+    // An endpoint registering again replaces its registration and its observations (§6.2.1).
+    if (previous !== undefined) await this.#ended(previous, 'replaced');
+    this.#runtime(reg);
+    this.#scheduleExpiry(reg.expiresAt);
+    this.emit('registered', { registration: reg });
+    return { code: '2.01', locationPath: ['rd', reg.id] };
+  }
+
+  async #update(id: string, req: CoapRequest, transport: Transport): Promise<CoapResponse> {
+    this.#counters.updateRequests++;
+    const current = await this.registrations.getById(id);
+    if (current === undefined) throw new NotFoundError(`no registration ${id}`);
+    // In 1.0 queue mode lives in `b`, so the registered version decides what `b=U` means.
+    const params = parseUpdateRequest(
+      req.query,
+      req.payload,
+      req.contentFormat,
+      current.lwm2mVersion,
+    );
+    const now = Date.now();
+    const result = await this.registrations.update(id, (cur) => {
+      checkSameClient(cur, req, transport);
+      const lifetime = params.lifetime ?? cur.lifetime;
+      return {
+        ...cur,
+        ...params,
+        // Devices behind NAT come back from another address and port: move there.
+        address: req.peer.address,
+        port: req.peer.port,
+        lastUpdate: now,
+        expiresAt: now + lifetime * 1000,
+      };
+    });
+    if (result === undefined) throw new NotFoundError(`no registration ${id}`);
+    const { before, after } = result;
+    let rt = this.#runtimes.get(id);
+    if (rt !== undefined && needsNewRuntime(before, after)) {
+      // Queue mode or object versions changed: start afresh (queued requests fail).
+      this.#dropRuntime(rt, new ServiceUnavailableError('the registration changed'));
+      rt = undefined;
+    }
+    if (rt !== undefined) {
+      this.#byPeer.delete(peerKey(before.transport, before));
+      rt.reg = after;
+      this.#byPeer.set(peerKey(after.transport, after), id);
+    } else {
+      rt = this.#runtime(after);
+    }
+    this.#scheduleExpiry(after.expiresAt);
+    this.emit('updated', { before, registration: after });
+    rt.queue?.wake();
+    return { code: '2.04' };
+  }
+
+  async #deregister(id: string, req: CoapRequest, transport: Transport): Promise<CoapResponse> {
+    const current = await this.registrations.getById(id);
+    if (current === undefined) throw new NotFoundError(`no registration ${id}`);
+    checkSameClient(current, req, transport);
+    const removed = await this.registrations.remove(id);
+    if (removed === undefined) throw new NotFoundError(`no registration ${id}`);
+    this.#counters.deregistrations++;
+    await this.#ended(removed, 'deregistered');
+    return { code: '2.02' };
+  }
+
+  async #send(req: CoapRequest, transport: Transport): Promise<CoapResponse> {
+    const id = this.#byPeer.get(peerKey(transport, req.peer));
+    const reg = id === undefined ? undefined : await this.registrations.getById(id);
+    if (reg === undefined) throw new NotFoundError('Send from a client that is not registered');
+    const format = req.contentFormat;
+    if (format === undefined || !compositeFormats(reg.lwm2mVersion).includes(format as never)) {
+      throw new UnsupportedContentFormatError(
+        `Send needs SenML JSON/CBOR or LwM2M CBOR, got ${format === undefined ? 'no content format' : formatName(format)}`,
+      );
+    }
+    const rt = this.#runtime(reg);
+    const values: TimedValue[] = decodeValues(format, req.payload, { model: rt.models });
+    this.#counters.sends++;
+    rt.queue?.wake();
+    this.emit('send', { registration: reg, values, contentFormat: format });
+    return { code: '2.04' };
+  }
+
+  /** A registration is gone: end its observations and queued requests, then say so. */
+  async #ended(reg: Registration, reason: DeregistrationReason): Promise<void> {
+    const rt = this.#runtimes.get(reg.id);
+    if (rt !== undefined) {
+      this.#dropRuntime(rt, new UnknownClientError(`${reg.endpoint} is no longer registered`));
+    }
+    await this.observations.removeByRegistration(reg.id);
+    this.emit('deregistered', { registration: reg, reason });
+  }
+
+  #dropRuntime(rt: ClientRuntime, error: Error): void {
+    this.#runtimes.delete(rt.reg.id);
+    const key = peerKey(rt.reg.transport, rt.reg);
+    if (this.#byPeer.get(key) === rt.reg.id) this.#byPeer.delete(key);
+    rt.queue?.close(error);
+    // Reactive: the client learns with RST at its next notification (RFC 7641 §3.6), no traffic now.
+    for (const o of rt.observations.values()) void o.coap.cancel('reactive');
+    rt.observations.clear();
+  }
+
+  #coapError(
+    endpoint: string | undefined,
+    peer: { address: string; port: number },
+    code: ResponseCode,
+    message: string,
+  ): void {
+    this.#counters.coapErrors++;
+    this.#logger?.debug?.({ endpoint, peer, code }, message);
+    this.emit('coapError', {
+      ...(endpoint !== undefined && { endpoint }),
+      address: peer.address,
+      port: peer.port,
+      code,
+      message,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lifetime expiry (Core TS 1.2 §6.2.1: a registration whose lifetime passes is removed)
+
+  #scheduleExpiry(at: number): void {
+    if (at >= this.#expiryAt || this.#state === 'closing' || this.#state === 'closed') return;
+    clearTimeout(this.#expiryTimer);
+    this.#expiryAt = at;
+    const delay = Math.min(Math.max(at - Date.now(), 0) + 1, DEFAULT_LIFETIME_CEILING);
+    this.#expiryTimer = setTimeout(() => void this.#expire(), delay);
+  }
+
+  async #armExpiry(): Promise<void> {
+    const next = await this.registrations.nextExpiry();
+    if (next !== undefined) this.#scheduleExpiry(next);
+  }
+
+  async #expire(): Promise<void> {
+    this.#expiryAt = Number.POSITIVE_INFINITY;
+    this.#expiryTimer = undefined;
+    try {
+      const expired = await this.registrations.removeExpired(Date.now());
+      for (const reg of expired) {
+        this.#counters.expirations++;
+        await this.#ended(reg, 'expired');
+      }
+    } catch (err) {
+      this.#logger?.warn({ err }, 'registration expiry failed');
+    }
+    if (this.#state === 'started') await this.#armExpiry().catch(() => {});
+  }
+}
+
+function peerKey(transport: Transport, peer: { address: string; port: number }): string {
+  return `${transport}|${peer.address}|${peer.port}`;
+}
+
+function endpointOf(req: CoapRequest): string | undefined {
+  const ep = req.query.find((q) => q.startsWith('ep='));
+  return ep?.slice(3);
+}
+
+/** Update and De-register must come over the same transport and, on DTLS, from the same identity. */
+function checkSameClient(reg: Registration, req: CoapRequest, transport: Transport): void {
+  if (reg.transport !== transport || (transport === 'dtls' && reg.identity !== req.peer.identity)) {
+    throw new ForbiddenError(`registration ${reg.id} belongs to another client`);
+  }
+}
+
+function needsNewRuntime(before: Registration, after: Registration): boolean {
+  if (before.queueMode !== after.queueMode) return true;
+  if (before.objectLinks === after.objectLinks) return false;
+  const versions = (r: Registration) =>
+    r.objectLinks
+      .filter((l) => l.version !== undefined)
+      .map((l) => `${l.objectId}@${l.version}`)
+      .sort()
+      .join();
+  return versions(before) !== versions(after);
+}
+
+function parsePaths(paths: readonly string[]): LwM2mPath[] {
+  if (paths.length === 0)
+    throw new InvalidValueError('a composite operation needs at least one path');
+  return paths.map((p) => LwM2mPath.parse(p));
+}
+
+function requireComposite(reg: Registration): void {
+  if (reg.lwm2mVersion === '1.0') {
+    throw new MethodNotAllowedError(
+      `${reg.endpoint} speaks LwM2M 1.0, which has no composite operations`,
+    );
+  }
+}
