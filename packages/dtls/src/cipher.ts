@@ -5,6 +5,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
+import { AesCcm } from './ccm.js';
 import { prf } from './prf.js';
 
 /** The PSK cipher suites this package implements, with their IANA numbers. */
@@ -70,6 +71,17 @@ export interface RecordProtection {
   /** Largest number of bytes a sealed fragment adds to its plaintext. */
   readonly maxOverhead: number;
   seal(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Buffer;
+  /**
+   * The whole record: the 13-byte header of RFC 6347 §4.1 and the sealed fragment, in one
+   * buffer (no copy of the fragment into a second one).
+   */
+  sealRecord(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Uint8Array,
+  ): Buffer;
   /** The plaintext, or undefined when the fragment is malformed or fails authentication. */
   open(
     type: number,
@@ -81,17 +93,18 @@ export interface RecordProtection {
 }
 
 /**
- * The additional data of RFC 5246 §6.2.3.3 / the MAC input of §6.2.3.1, with DTLS's 8-byte
- * epoch + sequence number in place of TLS's implicit sequence number (RFC 6347 §4.1.2.1).
+ * Writes the additional data of RFC 5246 §6.2.3.3 / the MAC input of §6.2.3.1 into `ad`, with
+ * DTLS's 8-byte epoch + sequence number in place of TLS's implicit sequence number
+ * (RFC 6347 §4.1.2.1). Epoch and sequence number are also the record header's bytes 3–10.
  */
 function additionalData(
+  ad: Buffer,
   type: number,
   version: number,
   epoch: number,
   seq: number,
   length: number,
 ): Buffer {
-  const ad = Buffer.allocUnsafe(13);
   ad.writeUInt16BE(epoch, 0);
   ad.writeUIntBE(seq, 2, 6);
   ad[8] = type;
@@ -100,42 +113,88 @@ function additionalData(
   return ad;
 }
 
-const EXPLICIT_NONCE_LENGTH = 8;
+/** The record header (RFC 6347 §4.1) of a `length`-byte fragment, at the start of `out`. */
+function writeHeader(
+  out: Buffer,
+  type: number,
+  version: number,
+  epoch: number,
+  seq: number,
+  length: number,
+): void {
+  out[0] = type;
+  out.writeUInt16BE(version, 1);
+  out.writeUInt16BE(epoch, 3);
+  out.writeUIntBE(seq, 5, 6);
+  out.writeUInt16BE(length, 11);
+}
 
-/** AES-CCM and AES-GCM (RFC 6655 §3, RFC 5288 §3): nonce = 4-byte salt + 8-byte explicit nonce. */
-class AeadProtection implements RecordProtection {
+const HEADER = 13;
+const EXPLICIT_NONCE_LENGTH = 8;
+const SALT_LENGTH = 4;
+
+/**
+ * The AEAD suites (RFC 6655 §3, RFC 5288 §3): nonce = 4-byte salt (the fixed IV) + 8-byte
+ * explicit nonce, which is the record's epoch and sequence number, so never reused. The nonce
+ * and additional-data buffers are kept per instance: both ciphers copy them.
+ */
+abstract class AeadProtection implements RecordProtection {
   readonly suite: CipherSuiteName;
   readonly maxOverhead: number;
-  readonly #algorithm: 'aes-128-ccm' | 'aes-128-gcm';
-  readonly #key: Buffer;
-  readonly #salt: Buffer;
-  readonly #tagLength: number;
+  protected readonly tagLength: number;
+  /** salt ‖ explicit nonce; the salt part is written once. */
+  protected readonly nonce = Buffer.alloc(SALT_LENGTH + EXPLICIT_NONCE_LENGTH);
+  protected readonly ad = Buffer.alloc(13);
 
-  constructor(p: SuiteParams, key: Buffer, salt: Buffer) {
+  constructor(p: SuiteParams, salt: Buffer) {
     this.suite = p.name;
-    this.#algorithm = p.kind === 'ccm' ? 'aes-128-ccm' : 'aes-128-gcm';
-    this.#key = key;
-    this.#salt = salt;
-    this.#tagLength = p.tagLength;
+    this.tagLength = p.tagLength;
     this.maxOverhead = EXPLICIT_NONCE_LENGTH + p.tagLength;
+    salt.copy(this.nonce, 0, 0, SALT_LENGTH);
   }
 
+  /** Encrypts `plaintext` into `out` at `at`: ciphertext then tag. `nonce` and `ad` are set. */
+  protected abstract encrypt(plaintext: Uint8Array, out: Buffer, at: number): void;
+  /** Opens the `length` bytes at `src[start]` and the tag after them. `nonce` and `ad` are set. */
+  protected abstract decrypt(src: Uint8Array, start: number, length: number): Buffer | undefined;
+
   seal(type: number, version: number, epoch: number, seq: number, plaintext: Uint8Array): Buffer {
-    const out = Buffer.allocUnsafe(EXPLICIT_NONCE_LENGTH + plaintext.length + this.#tagLength);
-    // The explicit nonce is the record's epoch and sequence number (RFC 6655 §3): never reused.
-    out.writeUInt16BE(epoch, 0);
-    out.writeUIntBE(seq, 2, 6);
-    const nonce = Buffer.concat([this.#salt, out.subarray(0, EXPLICIT_NONCE_LENGTH)]);
-    const aad = additionalData(type, version, epoch, seq, plaintext.length);
-    const cipher =
-      this.#algorithm === 'aes-128-ccm'
-        ? createCipheriv('aes-128-ccm', this.#key, nonce, { authTagLength: this.#tagLength })
-        : createCipheriv('aes-128-gcm', this.#key, nonce, { authTagLength: this.#tagLength });
-    cipher.setAAD(aad, { plaintextLength: plaintext.length });
-    let at = EXPLICIT_NONCE_LENGTH + cipher.update(plaintext).copy(out, EXPLICIT_NONCE_LENGTH);
-    at += cipher.final().copy(out, at);
-    cipher.getAuthTag().copy(out, at);
+    const out = Buffer.allocUnsafe(this.maxOverhead + plaintext.length);
+    this.#sealAt(out, 0, type, version, epoch, seq, plaintext);
     return out;
+  }
+
+  sealRecord(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Uint8Array,
+  ): Buffer {
+    const length = this.maxOverhead + plaintext.length;
+    const out = Buffer.allocUnsafe(HEADER + length);
+    writeHeader(out, type, version, epoch, seq, length);
+    this.#sealAt(out, HEADER, type, version, epoch, seq, plaintext);
+    return out;
+  }
+
+  #sealAt(
+    out: Buffer,
+    at: number,
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Uint8Array,
+  ): void {
+    const ad = additionalData(this.ad, type, version, epoch, seq, plaintext.length);
+    // The explicit nonce is the additional data's first 8 bytes: epoch ‖ sequence number.
+    const nonce = this.nonce;
+    for (let i = 0; i < EXPLICIT_NONCE_LENGTH; i++) {
+      nonce[SALT_LENGTH + i] = ad[i]!;
+      out[at + i] = ad[i]!;
+    }
+    this.encrypt(plaintext, out, at + EXPLICIT_NONCE_LENGTH);
   }
 
   open(
@@ -145,22 +204,62 @@ class AeadProtection implements RecordProtection {
     seq: number,
     fragment: Uint8Array,
   ): Buffer | undefined {
-    const length = fragment.length - EXPLICIT_NONCE_LENGTH - this.#tagLength;
+    const length = fragment.length - EXPLICIT_NONCE_LENGTH - this.tagLength;
     if (length < 0) return undefined;
-    const frag = Buffer.from(fragment.buffer, fragment.byteOffset, fragment.length);
-    const nonce = Buffer.concat([this.#salt, frag.subarray(0, EXPLICIT_NONCE_LENGTH)]);
-    const decipher =
-      this.#algorithm === 'aes-128-ccm'
-        ? createDecipheriv('aes-128-ccm', this.#key, nonce, { authTagLength: this.#tagLength })
-        : createDecipheriv('aes-128-gcm', this.#key, nonce, { authTagLength: this.#tagLength });
-    decipher.setAuthTag(frag.subarray(frag.length - this.#tagLength));
-    decipher.setAAD(additionalData(type, version, epoch, seq, length), {
-      plaintextLength: length,
+    const nonce = this.nonce;
+    for (let i = 0; i < EXPLICIT_NONCE_LENGTH; i++) nonce[SALT_LENGTH + i] = fragment[i]!;
+    additionalData(this.ad, type, version, epoch, seq, length);
+    return this.decrypt(fragment, EXPLICIT_NONCE_LENGTH, length);
+  }
+}
+
+/** AES-CCM (RFC 6655) on {@link AesCcm}: one pair of ciphers per direction and epoch. */
+class CcmProtection extends AeadProtection {
+  readonly #ccm: AesCcm;
+
+  constructor(p: SuiteParams, key: Buffer, salt: Buffer) {
+    super(p, salt);
+    this.#ccm = new AesCcm(key, p.tagLength);
+  }
+
+  protected encrypt(plaintext: Uint8Array, out: Buffer, at: number): void {
+    this.#ccm.seal(this.nonce, this.ad, plaintext, out, at);
+  }
+
+  protected decrypt(src: Uint8Array, start: number, length: number): Buffer | undefined {
+    return this.#ccm.open(this.nonce, this.ad, src, start, length);
+  }
+}
+
+/** AES-GCM (RFC 5288) on node:crypto, a cipher object per record (GCM's nonce is fixed at creation). */
+class GcmProtection extends AeadProtection {
+  readonly #key: Buffer;
+
+  constructor(p: SuiteParams, key: Buffer, salt: Buffer) {
+    super(p, salt);
+    this.#key = key;
+  }
+
+  protected encrypt(plaintext: Uint8Array, out: Buffer, at: number): void {
+    const cipher = createCipheriv('aes-128-gcm', this.#key, this.nonce, {
+      authTagLength: this.tagLength,
     });
+    cipher.setAAD(this.ad, { plaintextLength: plaintext.length });
+    at += cipher.update(plaintext).copy(out, at);
+    at += cipher.final().copy(out, at);
+    cipher.getAuthTag().copy(out, at);
+  }
+
+  protected decrypt(src: Uint8Array, start: number, length: number): Buffer | undefined {
+    const ciphertext = src.subarray(start, start + length);
+    const tag = src.subarray(start + length, start + length + this.tagLength);
+    const decipher = createDecipheriv('aes-128-gcm', this.#key, this.nonce, {
+      authTagLength: this.tagLength,
+    });
+    decipher.setAuthTag(tag);
+    decipher.setAAD(this.ad, { plaintextLength: ciphertext.length });
     try {
-      const plain = decipher.update(
-        frag.subarray(EXPLICIT_NONCE_LENGTH, EXPLICIT_NONCE_LENGTH + length),
-      );
+      const plain = decipher.update(ciphertext);
       const rest = decipher.final();
       return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
     } catch {
@@ -183,6 +282,7 @@ class CbcProtection implements RecordProtection {
   readonly maxOverhead = BLOCK + MAC_LENGTH + BLOCK;
   readonly #macKey: Buffer;
   readonly #key: Buffer;
+  readonly #ad = Buffer.alloc(13);
 
   constructor(p: SuiteParams, macKey: Buffer, key: Buffer) {
     this.suite = p.name;
@@ -192,7 +292,7 @@ class CbcProtection implements RecordProtection {
 
   #mac(type: number, version: number, epoch: number, seq: number, content: Uint8Array): Buffer {
     return createHmac('sha256', this.#macKey)
-      .update(additionalData(type, version, epoch, seq, content.length))
+      .update(additionalData(this.#ad, type, version, epoch, seq, content.length))
       .update(content)
       .digest();
   }
@@ -208,6 +308,20 @@ class CbcProtection implements RecordProtection {
     const iv = randomBytes(BLOCK);
     const cipher = createCipheriv('aes-128-cbc', this.#key, iv).setAutoPadding(false);
     return Buffer.concat([iv, cipher.update(data), cipher.final()]);
+  }
+
+  sealRecord(
+    type: number,
+    version: number,
+    epoch: number,
+    seq: number,
+    plaintext: Uint8Array,
+  ): Buffer {
+    const fragment = this.seal(type, version, epoch, seq, plaintext);
+    const out = Buffer.allocUnsafe(HEADER + fragment.length);
+    writeHeader(out, type, version, epoch, seq, fragment.length);
+    fragment.copy(out, HEADER);
+    return out;
   }
 
   open(
@@ -283,16 +397,37 @@ export function deriveEpochKeys(
   const serverKey = take(p.encKeyLength);
   const clientIv = take(p.fixedIvLength);
   const serverIv = take(p.fixedIvLength);
-  if (p.kind === 'cbc') {
-    return {
-      read: new CbcProtection(p, clientMac, clientKey),
-      write: new CbcProtection(p, serverMac, serverKey),
-    };
-  }
   return {
-    read: new AeadProtection(p, clientKey, clientIv),
-    write: new AeadProtection(p, serverKey, serverIv),
+    read: protection(p, clientMac, clientKey, clientIv),
+    write: protection(p, serverMac, serverKey, serverIv),
   };
+}
+
+function protection(p: SuiteParams, macKey: Buffer, key: Buffer, iv: Buffer): RecordProtection {
+  if (p.kind === 'cbc') return new CbcProtection(p, macKey, key);
+  if (p.kind === 'ccm') return new CcmProtection(p, key, iv);
+  return new GcmProtection(p, key, iv);
+}
+
+/**
+ * One direction's protection from key material derived elsewhere (RFC 5246 §6.3's key block
+ * parts): how the client socket takes over the record layer of a session node-dtls-client has
+ * negotiated. Undefined for a suite this package does not implement, or keys of the wrong size.
+ */
+export function recordProtection(
+  suiteId: number,
+  keys: { readonly macKey: Uint8Array; readonly key: Uint8Array; readonly iv: Uint8Array },
+): RecordProtection | undefined {
+  const p = SUITES.get(suiteId);
+  if (
+    p === undefined ||
+    keys.macKey.length !== p.macKeyLength ||
+    keys.key.length !== p.encKeyLength ||
+    keys.iv.length !== p.fixedIvLength
+  ) {
+    return undefined;
+  }
+  return protection(p, Buffer.from(keys.macKey), Buffer.from(keys.key), Buffer.from(keys.iv));
 }
 
 /**

@@ -37,6 +37,7 @@ export function positive(name: string, value: number | undefined, fallback: numb
 }
 
 export function toBuffer(msg: Message): Buffer {
+  if (Buffer.isBuffer(msg)) return msg;
   if (typeof msg === 'string') return Buffer.from(msg);
   if (Array.isArray(msg))
     return Buffer.concat((msg as readonly (string | NodeJS.ArrayBufferView)[]).map(toBuffer));

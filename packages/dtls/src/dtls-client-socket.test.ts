@@ -1,7 +1,8 @@
 /**
  * DtlsClientSocket against this package's DtlsServerSocket, on loopback: handshakes, both
  * directions, dgram's shapes, refusals, failures (wrong key, silence), and sessions that end
- * and come back (restart, close_notify, a fatal alert, reconnect()).
+ * and come back (restart, close_notify, a fatal alert, reconnect(), a server that forgot the
+ * session without a word).
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
@@ -83,6 +84,75 @@ async function silentPort() {
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
   return { port: socket.address().port, arrivals };
+}
+
+/** The server socket's inner UDP socket (a protected method, reached for crash tests). */
+function innerUdp(server: DtlsServerSocket): dgram.Socket {
+  return (server as unknown as { udpSocket(): dgram.Socket }).udpSocket();
+}
+
+/** Every node-dtls-client socket the client sockets create from now on. */
+function spyNodeDtlsSockets(): dtls.Socket[] {
+  const sockets: dtls.Socket[] = [];
+  const create = dtls.createSocket;
+  vi.spyOn(dtls, 'createSocket').mockImplementation((options, cb) => {
+    const s = create(options, cb);
+    sockets.push(s);
+    return s;
+  });
+  return sockets;
+}
+
+/** A CoAP CON GET /3 (RFC 7252 §3) with message ID `mid` and a 2-byte token. */
+function coapGet(mid: number): Buffer {
+  return Buffer.from([0x42, 0x01, mid >> 8, mid & 0xff, 0xab, 0xcd, 0xb1, 0x33]);
+}
+
+/** Answers every CoAP CON with a piggybacked 2.05 ACK (RFC 7252 §5.2.1) carrying "ok". */
+function coapResponder(server: DtlsServerSocket): void {
+  server.on('message', (m, rinfo) => {
+    const tkl = m[0]! & 0x0f;
+    const head = Buffer.from([0x60 | tkl, 0x45, m[2]!, m[3]!]);
+    const ack = Buffer.concat([
+      head,
+      m.subarray(4, 4 + tkl),
+      Buffer.from([0xff]),
+      Buffer.from('ok'),
+    ]);
+    server.send(ack, rinfo.port, rinfo.address);
+  });
+}
+
+/**
+ * One CoAP exchange as a CoAP client runs it (RFC 7252 §4.2): the CON goes again every `everyMs`
+ * until its ACK arrives, at most `tries` times. Resolves with the number of transmissions.
+ */
+function coapExchange(c: DtlsClientSocket, mid: number, everyMs: number, tries = 10) {
+  return new Promise<number>((resolve, reject) => {
+    let sent = 0;
+    const transmit = (): void => {
+      if (sent === tries) {
+        finish();
+        reject(new Error(`no ACK for message ${mid} after ${tries} transmissions`));
+        return;
+      }
+      sent++;
+      c.send(coapGet(mid));
+    };
+    const onMessage = (m: Buffer): void => {
+      if (m[0] === 0x62 && m[1] === 0x45 && m.readUInt16BE(2) === mid) {
+        finish();
+        resolve(sent);
+      }
+    };
+    const timer = setInterval(transmit, everyMs);
+    const finish = (): void => {
+      clearInterval(timer);
+      c.off('message', onMessage);
+    };
+    c.on('message', onMessage);
+    transmit();
+  });
 }
 
 describe('DtlsClientSocket against DtlsServerSocket', () => {
@@ -332,13 +402,9 @@ describe('DtlsClientSocket against DtlsServerSocket', () => {
     // Neither server at hand sends a fatal alert on an established session, and one cannot be
     // forged from outside (it is encrypted): the next record node-dtls-client decrypts is
     // replaced by a fatal internal_error alert, so the rest of its path and ours run for real.
-    const sockets: dtls.Socket[] = [];
-    const create = dtls.createSocket;
-    vi.spyOn(dtls, 'createSocket').mockImplementation((options, cb) => {
-      const s = create(options, cb);
-      sockets.push(s);
-      return s;
-    });
+    // Application data no longer goes through node-dtls-client once connected (the client
+    // opens it itself), so the record that does is the server's close_notify.
+    const sockets = spyNodeDtlsSockets();
     const { server, port } = await echoServer();
     const c = newClient(port);
     c.connect();
@@ -349,7 +415,7 @@ describe('DtlsClientSocket against DtlsServerSocket', () => {
 
     const ended = once(c, 'sessionEnd');
     const reconnected = once(c, 'connect');
-    server.send('anything', c.address().port, '127.0.0.1');
+    expect(server.closeSession('127.0.0.1', c.address().port)).toBe(true);
     const [reason, error] = (await ended) as [string, DtlsAlertError];
     expect(reason).toBe('alert');
     expect(error).toMatchObject({ alert: 80, direction: 'received' });
@@ -392,6 +458,107 @@ describe('DtlsClientSocket against DtlsServerSocket', () => {
     expect(await udpHandles()).toBe(before - 1); // d's own handle is gone too
   });
 
+  it.each([
+    'TLS_PSK_WITH_AES_128_CCM_8',
+    'TLS_PSK_WITH_AES_128_CCM',
+    'TLS_PSK_WITH_AES_128_GCM_SHA256',
+    'TLS_PSK_WITH_AES_128_CBC_SHA256',
+  ] as const)(
+    'carries application data itself once connected (%s), numbered in step with node-dtls-client',
+    async (suite) => {
+      const sockets = spyNodeDtlsSockets();
+      const { server, port } = await echoServer([suite]);
+      const c = newClient(port);
+      c.connect();
+      await once(c, 'connect');
+      const layer = (sockets[0] as unknown as { recordLayer: { receive: () => unknown } })
+        .recordLayer;
+      const receive = vi.spyOn(layer, 'receive');
+      for (let i = 0; i < 40; i++) {
+        const reply = nextMessage(c);
+        c.send(`m${i}`.repeat(i));
+        expect((await reply)[0]).toBe(`dev1:${`m${i}`.repeat(i)}`);
+      }
+      // Not one of the 40 replies went through node-dtls-client's record layer…
+      expect(receive).not.toHaveBeenCalled();
+      // …and its close_notify, numbered after our 40 records, passes the server's replay check.
+      const serverEnd = once(server, 'sessionEnd');
+      await closeClient(c);
+      expect((await serverEnd)[1]).toBe('close_notify');
+      expect(server.stats().recordsDropped).toMatchObject({ replay: 0, badMac: 0 });
+    },
+  );
+
+  it('reconnects by itself when sends go unanswered after a server crash forgot the session', async () => {
+    const first = await startServer();
+    coapResponder(first.server);
+    const c = newClient(first.port, { reconnectWhenUnanswered: { sends: 2, silentMs: 100 } });
+    const ends: DtlsClientSessionEndReason[] = [];
+    c.on('sessionEnd', (reason) => ends.push(reason));
+    expect(await coapExchange(c, 1, 60)).toBe(1);
+
+    // A crash: nothing more leaves the server, not even close_notify; a new one takes the port.
+    const inner = innerUdp(first.server);
+    inner.send = ((...args: unknown[]) => {
+      const cb = args.at(-1);
+      if (typeof cb === 'function') process.nextTick(cb, null, 0);
+    }) as typeof inner.send;
+    await closeServer(first.server);
+    const restarted = new DtlsServerSocket({
+      type: 'udp4',
+      psk: (id) => (id === 'dev1' ? PSK.key : undefined),
+    });
+    cleanups.push(() => closeServer(restarted));
+    coapResponder(restarted);
+    await new Promise<void>((resolve) => restarted.bind(first.port, '127.0.0.1', resolve));
+    expect(c.state).toBe('connected'); // the client has heard nothing of it
+
+    // Two transmissions vanish (the new server has no session for them); at the third the
+    // client takes the session for forgotten, handshakes again, and that one gets through.
+    const transmissions = await coapExchange(c, 2, 60);
+    expect(transmissions).toBeGreaterThanOrEqual(3);
+    expect(restarted.stats().recordsDropped.noSession).toBeGreaterThanOrEqual(2);
+    expect(ends).toEqual(['unanswered']);
+    expect(c.stats()).toMatchObject({ reconnects: 1, handshakesCompleted: 2 });
+    expect(restarted.sessions()).toMatchObject([{ identity: 'dev1', port: c.address().port }]);
+    // Later exchanges go straight through on the new session.
+    expect(await coapExchange(c, 3, 60)).toBe(1);
+    expect(await coapExchange(c, 4, 60)).toBe(1);
+    expect(c.stats().reconnects).toBe(1);
+  });
+
+  it('does not reconnect while the server answers, nor before silentMs has passed', async () => {
+    const { server, port } = await echoServer();
+    const c = newClient(port, { reconnectWhenUnanswered: { sends: 2, silentMs: 300 } });
+    const replies: string[] = [];
+    c.on('message', (m) => replies.push(m.toString()));
+    for (let i = 1; i <= 20; i++) {
+      c.send('x');
+      c.send('y'); // two sends before each answer: the count restarts at every answer
+      expect(await until(() => replies.length === 2 * i)).toBe(true);
+      await new Promise((r) => setTimeout(r, 20)); // 20 rounds outlast silentMs
+    }
+    // Unanswered sends in quick succession: more than `sends`, but within silentMs.
+    const got: string[] = [];
+    server.removeAllListeners('message');
+    server.on('message', (m) => got.push(m.toString()));
+    for (const m of ['a', 'b', 'c', 'd']) c.send(m);
+    expect(await until(() => got.length === 4)).toBe(true);
+    expect(c.stats()).toMatchObject({ reconnects: 0, handshakesCompleted: 1 });
+
+    const off = newClient(port, { reconnectWhenUnanswered: false });
+    const seen: string[] = [];
+    server.on('message', (m, r) => {
+      if (r.port === off.address().port) seen.push(m.toString());
+    });
+    off.send('1');
+    await until(() => seen.length === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    for (const m of ['2', '3', '4', '5']) off.send(m);
+    expect(await until(() => seen.length === 5)).toBe(true);
+    expect(off.stats().reconnects).toBe(0);
+  });
+
   it('works over IPv6 loopback', async () => {
     const server = new DtlsServerSocket({ type: 'udp6', psk: () => PSK.key });
     cleanups.push(() => closeServer(server));
@@ -425,6 +592,9 @@ describe('DtlsClientSocket against DtlsServerSocket', () => {
       { ...base, handshakeTimeoutMs: 0 },
       { ...base, cipherSuites: [] },
       { ...base, cipherSuites: ['TLS_RSA_WITH_AES_128_CBC_SHA' as never] },
+      { ...base, reconnectWhenUnanswered: { sends: 0 } },
+      { ...base, reconnectWhenUnanswered: { sends: 1.5 } },
+      { ...base, reconnectWhenUnanswered: { silentMs: -1 } },
     ]) {
       expect(() => new DtlsClientSocket(bad)).toThrow(DtlsError);
     }

@@ -3,7 +3,15 @@ import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { TimeoutError } from '@lwm2m-ts/core';
 import { dtls } from 'node-dtls-client';
-import { AlertDescription, ContentType, HandshakeType, MAX_PLAINTEXT_LENGTH } from './constants.js';
+import { type RecordProtection, recordProtection } from './cipher.js';
+import {
+  AlertDescription,
+  ContentType,
+  HandshakeType,
+  MAX_PLAINTEXT_LENGTH,
+  MAX_SEQUENCE_NUMBER,
+  RECORD_HEADER_LENGTH,
+} from './constants.js';
 import { DtlsDgramSocket, positive, type SendCallback } from './dgram-socket.js';
 import { DtlsAlertError, DtlsError } from './errors.js';
 import { parseRecords } from './record.js';
@@ -62,6 +70,19 @@ export interface DtlsClientSocketOptions {
   readonly retries?: number;
   /** Suites offered, in order of preference; default {@link DEFAULT_CLIENT_CIPHER_SUITES}. */
   readonly cipherSuites?: readonly DtlsClientCipherSuite[];
+  /**
+   * When to take the session for forgotten and handshake again by itself. A server that lost
+   * its sessions (restarted) drops our records without a word (RFC 6347 §4.1.2.7; neither ours
+   * nor libcoap's answers them), so the only sign is silence: at a send, once `sends` sends in
+   * a row got nothing back from the server and the first of them is at least `silentMs` old,
+   * the session ends (`sessionEnd` 'unanswered') and this send waits for a new one. Default
+   * `{ sends: 3, silentMs: 4000 }`: with CoAP's default timing (ACK_TIMEOUT 2 s, RFC 7252
+   * §4.8) the fourth transmission of a CON goes over the new session. Traffic that expects no
+   * answer (NON only) may cause a spare handshake. `false`: only `reconnect()` does this.
+   */
+  readonly reconnectWhenUnanswered?:
+    | false
+    | { readonly sends?: number; readonly silentMs?: number };
   readonly reuseAddr?: boolean;
   readonly ipv6Only?: boolean;
   readonly recvBufferSize?: number;
@@ -82,6 +103,11 @@ export type DtlsClientSessionEndReason =
   | 'alert'
   /** `reconnect()` was called. */
   | 'reconnect'
+  /**
+   * Sends went unanswered (see `reconnectWhenUnanswered`): the server has likely forgotten the
+   * session. A new handshake has started; the send that noticed waits for it.
+   */
+  | 'unanswered'
   /** `close()` was called. */
   | 'closed'
   /** The UDP socket failed (also emitted as `error`). */
@@ -94,7 +120,7 @@ export interface DtlsClientStats {
   handshakesCompleted: number;
   /** Handshakes given up on (an alert, the timeout, a socket error): each one an `error`. */
   handshakesFailed: number;
-  /** Calls to `reconnect()` and reconnections after a fatal alert. */
+  /** Calls to `reconnect()`, and reconnections after a fatal alert or unanswered sends. */
   reconnects: number;
   /** Datagrams dropped because they did not come from the server's address and port. */
   foreignDatagrams: number;
@@ -123,11 +149,52 @@ interface NodeDtlsInternals {
   killConnection(err?: Error): void;
 }
 
+/**
+ * The parts of node-dtls-client 2.0.3's record layer (`socket.recordLayer`) that the
+ * application-data path takes over once its handshake is done; checked at run time.
+ */
+interface NodeDtlsRecordLayer {
+  readonly readEpochNr: number;
+  readonly writeEpochNr: number;
+  readonly epochs: readonly NodeDtlsEpoch[];
+}
+
+interface NodeDtlsEpoch {
+  /** The last sequence number sent in this epoch; node-dtls-client pre-increments it. */
+  writeSequenceNumber: number;
+  readonly connectionState: {
+    readonly cipherSuite?: { readonly id?: unknown };
+    readonly protocolVersion?: { readonly major?: unknown; readonly minor?: unknown };
+    readonly key_material?: Readonly<Record<string, unknown>>;
+  };
+  readonly antiReplayWindow: {
+    mayReceive(seq: number): boolean;
+    markAsReceived(seq: number): void;
+  };
+}
+
+/**
+ * Application data of an established session, sealed and opened here rather than in
+ * node-dtls-client (whose per-record cost is several times ours: a struct serializer, random
+ * explicit nonces, a cipher object per record). The sequence numbers and the replay window stay
+ * node-dtls-client's own objects, so the records it still sends (close_notify) and reads
+ * (alerts, anything unusual) keep one numbering and one window with ours.
+ */
+interface FastPath {
+  readonly epoch: number;
+  readonly version: number;
+  readonly state: NodeDtlsEpoch;
+  readonly write: RecordProtection;
+  readonly read: RecordProtection;
+}
+
 interface Connection {
   readonly socket: dtls.Socket;
   readonly udp: dgram.Socket;
   /** The server's ChangeCipherSpec has arrived: epoch-1 records may be this session's. */
   changeCipherSpec: boolean;
+  /** Set once connected, when node-dtls-client's state is as expected and the suite ours. */
+  fast: FastPath | undefined;
 }
 
 interface Queued {
@@ -164,6 +231,56 @@ function canonical(address: string): string {
   return isIP(address) === 6 ? new URL(`http://[${address}]`).hostname.slice(1, -1) : address;
 }
 
+/** Our record protection for node-dtls-client's negotiated epoch, or undefined to leave it be. */
+function takeOver(socket: dtls.Socket): FastPath | undefined {
+  const layer = (socket as unknown as { recordLayer?: Partial<NodeDtlsRecordLayer> }).recordLayer;
+  const epoch = layer?.writeEpochNr;
+  if (
+    layer === undefined ||
+    typeof epoch !== 'number' ||
+    epoch < 1 ||
+    layer.readEpochNr !== epoch ||
+    !Array.isArray(layer.epochs)
+  ) {
+    return undefined;
+  }
+  const state = layer.epochs[epoch] as Partial<NodeDtlsEpoch> | undefined;
+  const cs = state?.connectionState;
+  const km = cs?.key_material;
+  const window = state?.antiReplayWindow;
+  const { major, minor } = cs?.protocolVersion ?? {};
+  if (
+    state === undefined ||
+    typeof state.writeSequenceNumber !== 'number' ||
+    typeof cs?.cipherSuite?.id !== 'number' ||
+    typeof major !== 'number' ||
+    typeof minor !== 'number' ||
+    km === undefined ||
+    typeof window?.mayReceive !== 'function' ||
+    typeof window.markAsReceived !== 'function'
+  ) {
+    return undefined;
+  }
+  const part = (name: string): Uint8Array | undefined => {
+    const v = km[name];
+    return v instanceof Uint8Array ? v : undefined;
+  };
+  const suite = cs.cipherSuite.id;
+  const [cMac, cKey, cIv] = ['client_write_MAC_key', 'client_write_key', 'client_write_IV'].map(
+    part,
+  );
+  const [sMac, sKey, sIv] = ['server_write_MAC_key', 'server_write_key', 'server_write_IV'].map(
+    part,
+  );
+  if (!cMac || !cKey || !cIv || !sMac || !sKey || !sIv) return undefined;
+  const write = recordProtection(suite, { macKey: cMac, key: cKey, iv: cIv });
+  const read = recordProtection(suite, { macKey: sMac, key: sKey, iv: sIv });
+  if (write === undefined || read === undefined) return undefined;
+  // ProtocolVersion keeps DTLS's one's-complement bytes as negative numbers (~1, ~2).
+  const version = ((major & 0xff) << 8) | (minor & 0xff);
+  return { epoch, version, state: state as NodeDtlsEpoch, write, read };
+}
+
 function internalsOf(socket: dtls.Socket): NodeDtlsInternals {
   const s = socket as unknown as Partial<NodeDtlsInternals>;
   if (!(s.udp instanceof dgram.Socket) || typeof s.killConnection !== 'function') {
@@ -184,10 +301,14 @@ function internalsOf(socket: dtls.Socket): NodeDtlsInternals {
  *   (`DtlsAlertError`, core's `TimeoutError`, or the socket's error) and fails the waiting sends'
  *   callbacks; the socket is then idle with nothing open, and the next `send` tries again.
  * - `reconnect()` ends the session (close_notify) and starts a fresh handshake from the same
- *   local port. A server that lost its sessions (restarted) silently drops our records, which
- *   the client cannot notice: the CoAP layer calls `reconnect()` after repeated timeouts. A
- *   fatal alert from the server on an established session reconnects by itself; close_notify
- *   from the server leaves the socket idle until the next `send`.
+ *   local port. A server that lost its sessions (restarted) silently drops our records; the
+ *   socket takes repeated unanswered sends for that sign and reconnects by itself at the next
+ *   send (`reconnectWhenUnanswered`), so CoAP's retransmissions get through. A fatal alert from
+ *   the server on an established session reconnects at once; close_notify from the server
+ *   leaves the socket idle until the next `send`.
+ * - Once connected, application data is sealed and opened here with this package's record
+ *   protection, not by node-dtls-client, whose per-record cost was the larger part of a CoAP
+ *   round trip's DTLS cost. The handshake, alerts and close_notify stay its work.
  * - `close()` sends close_notify, closes the UDP socket and clears every timer.
  *
  * How it is a dgram.Socket: as {@link DtlsServerSocket}, it extends `dgram.Socket` and never
@@ -207,6 +328,10 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #cipherSuites: DtlsClientCipherSuite[];
+  readonly #unansweredLimit: { readonly sends: number; readonly silentMs: number } | undefined;
+  /** Sends in this session since the server last sent us anything, and when the first went. */
+  #unanswered = 0;
+  #firstUnansweredAt = 0;
   readonly #udpOptions: Partial<dgram.SocketOptions>;
   #state: DtlsClientState | 'closing' = 'idle';
   #conn: Connection | undefined;
@@ -276,6 +401,20 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
     this.#timeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000);
     this.#retries = retries;
     this.#cipherSuites = [...suites];
+    const when = options.reconnectWhenUnanswered;
+    if (when === false) {
+      this.#unansweredLimit = undefined;
+    } else {
+      const sends = when?.sends ?? 3;
+      if (!Number.isInteger(sends) || sends < 1) {
+        throw new DtlsError(
+          'INVALID_ARGUMENT',
+          `reconnectWhenUnanswered.sends must be a positive integer, got ${sends}`,
+        );
+      }
+      const silentMs = positive('reconnectWhenUnanswered.silentMs', when?.silentMs, 4000);
+      this.#unansweredLimit = { sends, silentMs };
+    }
     const udp: Partial<dgram.SocketOptions> = {};
     if (options.reuseAddr !== undefined) udp.reuseAddr = options.reuseAddr;
     if (options.ipv6Only !== undefined) udp.ipv6Only = options.ipv6Only;
@@ -326,11 +465,18 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
     if (this.#state === 'closing' || this.#state === 'closed') throw closedError();
     if (callback !== undefined) this.once('connect', callback);
     if (this.#state === 'handshaking') return;
+    this.#renew('reconnect');
+  }
+
+  /** Ends the session, if there is one, with close_notify, and starts a new handshake. */
+  #renew(reason: 'reconnect' | 'unanswered'): void {
     this.#stats.reconnects++;
     const conn = this.#conn;
     if (this.#state === 'connected' && conn !== undefined) {
       this.#state = 'handshaking';
-      this.emit('sessionEnd', 'reconnect');
+      // From inside send(), the event waits for the next tick like the socket's others.
+      if (reason === 'reconnect') this.emit('sessionEnd', reason);
+      else this.#defer('sessionEnd', reason);
       this.#abandon(conn, true, () => {
         if (this.#state === 'handshaking' && this.#conn === undefined) this.#beginRun();
       });
@@ -514,8 +660,11 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
       return;
     }
     if (this.#state === 'connected' && verdict === 'ok') {
-      this.#sendNow(data, callback);
-      return;
+      if (!this.#forgotten()) {
+        this.#sendNow(data, callback);
+        return;
+      }
+      this.#renew('unanswered'); // this send is queued below, for the new session
     }
     this.#queue.push({
       data,
@@ -613,7 +762,7 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
     }
     const socket = dtls.createSocket(options);
     const { udp } = internalsOf(socket);
-    const conn: Connection = { socket, udp, changeCipherSpec: false };
+    const conn: Connection = { socket, udp, changeCipherSpec: false, fast: undefined };
     // Datagrams go through a filter first: only the server's count, and node-dtls-client's
     // exceptions on malformed handshake messages must not escape into the event loop.
     const handlers = udp.listeners('message') as ((msg: Buffer, rinfo: dgram.RemoteInfo) => void)[];
@@ -623,7 +772,9 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
         this.#stats.foreignDatagrams++;
         return;
       }
-      if (this.#state === 'handshaking' && !this.#inspect(conn, msg)) {
+      if (conn.fast !== undefined && this.#state === 'connected' && this.#conn === conn) {
+        if (this.#openFast(conn.fast, msg, rinfo)) return;
+      } else if (this.#state === 'handshaking' && !this.#inspect(conn, msg)) {
         this.#stats.staleDatagrams++;
         return;
       }
@@ -645,6 +796,7 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
     socket.on('connected', () => this.#connected(conn));
     socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       if (this.#conn !== conn || this.#state !== 'connected') return;
+      this.#unanswered = 0;
       const info = { address: rinfo.address, family: rinfo.family, port: rinfo.port };
       this.#defer('message', msg, { ...info, size: msg.length });
     });
@@ -682,6 +834,8 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
   #connected(conn: Connection): void {
     if (this.#conn !== conn || this.#state !== 'handshaking') return;
     this.#clearTimer();
+    conn.fast = takeOver(conn.socket);
+    this.#unanswered = 0;
     this.#state = 'connected';
     this.#stats.handshakesCompleted++;
     this.#defer('connect');
@@ -809,8 +963,63 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
   // ---------------------------------------------------------------------------------------------
   // Plumbing
 
+  /** True when enough sends went unanswered for long enough (`reconnectWhenUnanswered`). */
+  #forgotten(): boolean {
+    const limit = this.#unansweredLimit;
+    return (
+      limit !== undefined &&
+      this.#unanswered >= limit.sends &&
+      performance.now() - this.#firstUnansweredAt >= limit.silentMs
+    );
+  }
+
+  /**
+   * A datagram that is one application-data record of the current epoch (what a server sends
+   * in an established session): checked against the replay window (RFC 6347 §4.1.2.6), opened,
+   * and emitted at once. False for anything else, which goes to node-dtls-client.
+   */
+  #openFast(fast: FastPath, msg: Buffer, rinfo: dgram.RemoteInfo): boolean {
+    if (
+      msg.length < RECORD_HEADER_LENGTH ||
+      msg[0] !== ContentType.APPLICATION_DATA ||
+      msg[1] !== 0xfe ||
+      msg.readUInt16BE(3) !== fast.epoch ||
+      msg.readUInt16BE(11) !== msg.length - RECORD_HEADER_LENGTH
+    ) {
+      return false;
+    }
+    const seq = msg.readUIntBE(5, 6);
+    // Replays and records that fail authentication are dropped silently (RFC 6347 §4.1.2.7).
+    if (!fast.state.antiReplayWindow.mayReceive(seq)) return true;
+    const version = msg.readUInt16BE(1);
+    const fragment = msg.subarray(RECORD_HEADER_LENGTH);
+    const plaintext = fast.read.open(
+      ContentType.APPLICATION_DATA,
+      version,
+      fast.epoch,
+      seq,
+      fragment,
+    );
+    if (plaintext === undefined) return true;
+    fast.state.antiReplayWindow.markAsReceived(seq);
+    this.#unanswered = 0;
+    this.emit('message', plaintext, {
+      address: rinfo.address,
+      family: rinfo.family,
+      port: rinfo.port,
+      size: plaintext.length,
+    });
+    return true;
+  }
+
   #sendNow(data: Buffer, callback: SendCallback | undefined): void {
     const conn = this.#conn!;
+    if (this.#unanswered++ === 0) this.#firstUnansweredAt = performance.now();
+    const fast = conn.fast;
+    if (fast !== undefined) {
+      this.#sendFast(conn, fast, data, callback);
+      return;
+    }
     try {
       conn.socket.send(data, (err) => {
         if (err) {
@@ -818,6 +1027,43 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
           else this.emit('error', err);
         } else {
           callback?.(null, data.length);
+        }
+      });
+    } catch (err) {
+      this.failSend(err as Error, callback);
+    }
+  }
+
+  #sendFast(
+    conn: Connection,
+    fast: FastPath,
+    data: Buffer,
+    callback: SendCallback | undefined,
+  ): void {
+    const seq = fast.state.writeSequenceNumber + 1;
+    if (seq > MAX_SEQUENCE_NUMBER) {
+      this.failSend(
+        new DtlsError('NO_SESSION', 'sequence numbers exhausted: reconnect()'),
+        callback,
+      );
+      return;
+    }
+    fast.state.writeSequenceNumber = seq;
+    const record = fast.write.sealRecord(
+      ContentType.APPLICATION_DATA,
+      fast.version,
+      fast.epoch,
+      seq,
+      data,
+    );
+    const size = data.length;
+    try {
+      conn.udp.send(record, this.#port, this.#serverIp, (err) => {
+        if (err) {
+          if (callback !== undefined) callback(err, 0);
+          else this.emit('error', err);
+        } else {
+          callback?.(null, size);
         }
       });
     } catch (err) {

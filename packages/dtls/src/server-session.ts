@@ -172,14 +172,20 @@ export class ServerSession {
     return this.#wasEstablished;
   }
 
+  /** Fixed once the handshake is done: built once then, not per record. */
+  #info: DtlsSessionInfo | undefined;
+
   get info(): DtlsSessionInfo {
-    return {
+    if (this.#info !== undefined) return this.#info;
+    const info: DtlsSessionInfo = Object.freeze({
       ...this.peer,
       identity: this.#identity ?? '',
       cipherSuite: cipherSuiteName(this.#suite) as CipherSuiteName,
       extendedMasterSecret: this.#extendedMasterSecret,
       resumed: this.#resumed,
-    };
+    });
+    if (this.#wasEstablished) this.#info = info;
+    return info;
   }
 
   /** True when this session resumed a cached one (the abbreviated handshake). */
@@ -725,9 +731,9 @@ export class ServerSession {
     }
     this.#writeSeq[epoch] = seq + 1;
     const keys = epoch === 0 ? undefined : this.#writeKeys;
-    const fragment =
-      keys === undefined ? plaintext : keys.seal(type, DTLS_1_2, epoch, seq, plaintext);
-    return encodeRecord(type, DTLS_1_2, epoch, seq, fragment);
+    return keys === undefined
+      ? encodeRecord(type, DTLS_1_2, epoch, seq, plaintext)
+      : keys.sealRecord(type, DTLS_1_2, epoch, seq, plaintext);
   }
 
   #sendFlight(items: FlightItem[]): void {
