@@ -537,7 +537,11 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       if (opts.mode === 'reactive') {
         await active.coap.cancel('reactive');
       } else {
-        await this.#withClient(endpoint, opts, () => active.coap.cancel('proactive'));
+        // The observation ends here at once; waiting for the client's answer is bounded by the
+        // call's own time limit (the CoAP layer would wait as long as the observe request could).
+        await this.#withClient(endpoint, opts, () =>
+          waitAtMost(active.coap.cancel('proactive'), opts.timeout ?? this.#requestTimeout),
+        );
       }
     }
     return matching.length;
@@ -919,6 +923,18 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     }
     if (this.#state === 'started') await this.#armExpiry().catch(() => {});
   }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
+async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 function peerKey(transport: Transport, peer: { address: string; port: number }): string {
