@@ -2,8 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LwM2mError } from '@lwm2m-ts/core';
-import { normalizeSecurityInfo, SecurityIndex } from './memory-security-store.js';
-import type { SecurityInfo, SecurityStore } from './security-store.js';
+import {
+  InMemorySecurityStore,
+  normalizeSecurityInfo,
+  SecurityIndex,
+} from './memory-security-store.js';
+import type { SecurityInfo } from './security-store.js';
 
 /**
  * The security file cannot be read, is not a valid security file, or cannot be written. The
@@ -137,14 +141,16 @@ function toFileEntry(info: SecurityInfo): FileEntry {
  * `SecurityFileError` and leaves both the file and the store as they were. Lookups are served
  * from memory by the same index as `InMemorySecurityStore`.
  */
-export class FileSecurityStore implements SecurityStore {
+export class FileSecurityStore extends InMemorySecurityStore {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
     readonly path: string,
-    private readonly index: SecurityIndex,
-  ) {}
+    index: SecurityIndex,
+  ) {
+    super(index);
+  }
 
   /** Reads the file; rejects with `SecurityFileError` when it is unreadable or invalid. */
   static async open(path: string): Promise<FileSecurityStore> {
@@ -160,23 +166,7 @@ export class FileSecurityStore implements SecurityStore {
     return new FileSecurityStore(path, index);
   }
 
-  get size(): number {
-    return this.index.size;
-  }
-
-  async getByEndpoint(endpoint: string): Promise<SecurityInfo | undefined> {
-    return this.index.getByEndpoint(endpoint);
-  }
-
-  async getByIdentity(identity: string): Promise<SecurityInfo | undefined> {
-    return this.index.getByIdentity(identity);
-  }
-
-  async list(): Promise<readonly SecurityInfo[]> {
-    return this.index.list();
-  }
-
-  async put(info: SecurityInfo): Promise<SecurityInfo | undefined> {
+  override async put(info: SecurityInfo): Promise<SecurityInfo | undefined> {
     const entry = normalizeSecurityInfo(info);
     return this.serialized(async () => {
       this.index.checkPut(entry);
@@ -189,7 +179,7 @@ export class FileSecurityStore implements SecurityStore {
     });
   }
 
-  async remove(endpoint: string): Promise<SecurityInfo | undefined> {
+  override async remove(endpoint: string): Promise<SecurityInfo | undefined> {
     return this.serialized(async () => {
       if (this.index.getByEndpoint(endpoint) === undefined) return undefined;
       await this.write(this.index.list().filter((e) => e.endpoint !== endpoint));
@@ -198,7 +188,7 @@ export class FileSecurityStore implements SecurityStore {
   }
 
   /** Waits for pending writes; later changes reject. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.closed = true;
     await this.tail.catch(() => {});
   }

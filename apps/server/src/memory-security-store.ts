@@ -112,11 +112,19 @@ export class SecurityIndex {
  * an identity another endpoint holds (`IdentityInUseError`), and stores its own copy.
  */
 export class InMemorySecurityStore implements SecurityStore {
-  private readonly index = new SecurityIndex();
+  protected readonly index: SecurityIndex;
 
-  /** Starts with these entries; throws like `put` for a bad or conflicting one. */
-  constructor(entries: Iterable<SecurityInfo> = []) {
-    for (const info of entries) this.index.put(normalizeSecurityInfo(info));
+  /**
+   * Starts with these entries (throws like `put` for a bad or conflicting one), or over an index
+   * already filled (how the file-backed store shares the lookups).
+   */
+  constructor(entries: Iterable<SecurityInfo> | SecurityIndex = []) {
+    if (entries instanceof SecurityIndex) {
+      this.index = entries;
+    } else {
+      this.index = new SecurityIndex();
+      for (const info of entries) this.index.put(normalizeSecurityInfo(info));
+    }
   }
 
   get size(): number {
