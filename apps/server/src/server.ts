@@ -170,6 +170,8 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   readonly #runtimes = new Map<string, ClientRuntime>();
   /** `${transport}|${address}|${port}` → registration id, to find who sent a Send. */
   readonly #byPeer = new Map<string, string>();
+  /** Firmware packages served at `/fw/<name>` for the Firmware Update object's pull mode. */
+  readonly #packages = new Map<string, Uint8Array>();
   #udp: CoapEndpoint | undefined;
   #dtls: CoapEndpoint | undefined;
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
@@ -347,6 +349,31 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     if (removed === undefined) return false;
     await this.#ended(removed, 'removed');
     return true;
+  }
+
+  /**
+   * Serves `bytes` at `/fw/<name>` on both transports, for clients told to pull a firmware
+   * package (Write of `/5/0/1`). Returns the path; `packageUri()` builds the full URI.
+   */
+  addPackage(name: string, bytes: Uint8Array): string {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+      throw new InvalidValueError('a package name is 1–64 letters, digits, ".", "_" or "-"');
+    }
+    this.#packages.set(name, bytes);
+    return `/fw/${name}`;
+  }
+
+  removePackage(name: string): boolean {
+    return this.#packages.delete(name);
+  }
+
+  /** `coap://host:port/fw/<name>` (or coaps://) for a package, with the host devices reach us at. */
+  packageUri(name: string, transport: Transport, host: string): string {
+    const a = this.addresses()[transport === 'udp' ? 'coap' : 'dtls'];
+    if (a === undefined)
+      throw new ServiceUnavailableError(`the ${transport} transport is not running`);
+    const h = host.includes(':') ? `[${host}]` : host;
+    return `${transport === 'udp' ? 'coap' : 'coaps'}://${h}:${a.port}/fw/${encodeURIComponent(name)}`;
   }
 
   stats(): ServerStats {
@@ -723,6 +750,14 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
         if (req.method === 'POST') return await this.#update(second, req, transport);
         if (req.method === 'DELETE') return await this.#deregister(second, req, transport);
         throw new MethodNotAllowedError('Update is a POST and De-register a DELETE to /rd/{id}');
+      }
+      if (first === 'fw' && second !== undefined && rest.length === 0) {
+        if (req.method !== 'GET')
+          throw new MethodNotAllowedError('firmware packages are read with GET');
+        const pkg = this.#packages.get(second);
+        if (pkg === undefined) throw new NotFoundError(`no firmware package ${second}`);
+        // Core TS 1.2 E.6 (pull): the client fetches the Package URI; CoapEndpoint sends it Block2.
+        return { code: '2.05', payload: pkg, contentFormat: ContentFormat.OPAQUE };
       }
       if (first === 'dp' && second === undefined) {
         if (req.method !== 'POST') throw new MethodNotAllowedError('Send is a POST to /dp');
