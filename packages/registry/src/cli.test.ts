@@ -17,7 +17,7 @@ function cli(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', ...args],
-      { cwd: PACKAGE_DIR, timeout: 20_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: PACKAGE_DIR, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') reject(error);
         else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
@@ -27,7 +27,7 @@ function cli(...args: string[]): Promise<Run> {
 }
 
 // Each case is its own process, so they run concurrently (with the test's own `expect`).
-describe('lwm2m-registry CLI', { timeout: 30_000, concurrent: true }, () => {
+describe('lwm2m-registry CLI', { timeout: 90_000, concurrent: true }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lwm2m-cli-'));
