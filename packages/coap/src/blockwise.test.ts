@@ -1,9 +1,10 @@
-import { ContentFormat, EntityTooLargeError } from '@lwm2m-ts/core';
+import { ContentFormat, EntityTooLargeError, NotAcceptableError } from '@lwm2m-ts/core';
+import { CoapOptionNumber, encodeCoapMessage } from '@lwm2m-ts/testkit';
 import { describe, expect, it } from 'vitest';
 import { type CoapRequest, OptionNumber } from './index.js';
 import { decodeBlock, decodeUint, encodeBlock, encodeUint } from './options.js';
-import { endpoint, peerOf, RawPeer } from './test-util.js';
-import { codeByte, encodeMessage, MessageType, optionValue } from './wire.js';
+import { endpoint, peerOf, RawPeer, text } from './test-util.js';
+import { codeByte, codeString, encodeMessage, MessageType, optionValue } from './wire.js';
 
 function pattern(n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -238,5 +239,192 @@ describe('Block1 (large request bodies)', () => {
     );
     expect(results.map((r) => r.code)).toEqual(['2.04', '2.04', '2.04']);
     expect(seen.sort()).toEqual(bodies);
+  });
+});
+
+describe('Block2 and response codes (RFC 7959 §2.2, RFC 7252 §5.5.2)', () => {
+  // 71 bytes: more than a 64-byte block.
+  const LONG = 'Accept 11543 is not supported for /3/0: only 11542 (TLV) and 112 (SenML CBOR)';
+
+  it.each([
+    [1024, 64], // a requester that does not ask for a block size: the server's 64 bytes
+    [64, 64], // early negotiation (Block2 in the request)
+    [16, 16], // the requester asks for less: the diagnostic fits its block
+  ] as const)(
+    'answers a handler error with a long message as 4.06 in one message (requester blocks %i: diagnostic ≤ %i bytes)',
+    async (clientBlock, limit) => {
+      expect(Buffer.byteLength(LONG)).toBeGreaterThan(64);
+      const server = await endpoint({
+        blockSize: 64,
+        handler: () => {
+          throw new NotAcceptableError(LONG);
+        },
+      });
+      const client = await endpoint({ blockSize: clientBlock });
+      const res = await client.request(peerOf(server), {
+        method: 'GET',
+        path: '/3/0',
+        accept: 11543,
+      });
+      expect(res.code).toBe('4.06');
+      expect(res.contentFormat).toBeUndefined();
+      expect(res.payload.length).toBeLessThanOrEqual(limit);
+      const diag = text(res.payload);
+      expect(diag.endsWith('…')).toBe(true);
+      expect(LONG.startsWith(diag.slice(0, -1))).toBe(true);
+      // Not block-wise at all: no Block2, no ETag on an error response.
+      expect(res.options.map((o) => o.number)).not.toContain(OptionNumber.BLOCK2);
+      expect(res.options.map((o) => o.number)).not.toContain(OptionNumber.ETAG);
+    },
+  );
+
+  it('cuts a diagnostic at a UTF-8 character boundary, and leaves a short one alone', async () => {
+    const server = await endpoint({
+      blockSize: 64,
+      handler: (req) => {
+        throw new NotAcceptableError(req.path[0] === 'short' ? 'nö' : 'ü'.repeat(40)); // 80 bytes
+      },
+    });
+    const client = await endpoint();
+    const res = await client.request(peerOf(server), { method: 'GET', path: '/long' });
+    expect(res.code).toBe('4.06');
+    expect(res.payload.length).toBeLessThanOrEqual(64);
+    expect(text(res.payload)).toMatch(/^ü+…$/);
+    const short = await client.request(peerOf(server), { method: 'GET', path: '/short' });
+    expect(text(short.payload)).toBe('nö');
+  });
+
+  it('answers a Block2 request for a later block with the handler error, not 4.02', async () => {
+    const server = await endpoint({
+      blockSize: 64,
+      handler: () => {
+        throw new NotAcceptableError(LONG);
+      },
+    });
+    const raw = await RawPeer.create();
+    raw.send(
+      encodeMessage({
+        type: MessageType.CON,
+        code: 0x01,
+        messageId: 7,
+        token: Buffer.of(7),
+        options: [
+          { number: OptionNumber.BLOCK2, value: encodeBlock({ num: 1, more: false, szx: 2 }) },
+        ],
+      }),
+      peerOf(server),
+    );
+    const r = await raw.next((x) => x.msg.messageId === 7);
+    expect(codeString(r.msg.code)).toBe('4.06');
+    expect(optionValue(r.msg, OptionNumber.BLOCK2)).toBeUndefined();
+    expect(r.msg.payload.length).toBeLessThanOrEqual(64);
+  });
+
+  it('keeps the code of a block-wise response on every block it serves (2.04, and a 4.00 with a Content-Format)', async () => {
+    const changed = pattern(150);
+    const problem = Buffer.from(JSON.stringify({ title: 'x'.repeat(120) }));
+    const server = await endpoint({
+      blockSize: 64,
+      handler: async (req) =>
+        req.method === 'POST'
+          ? { code: '2.04', payload: changed }
+          : { code: '4.00', payload: problem, contentFormat: ContentFormat.CBOR },
+    });
+    // On the wire, as a peer sees it: every block, follow-ups from node-coap's cache included.
+    const raw = await RawPeer.create();
+    for (const [code, body, method] of [
+      ['2.04', changed, 0x02],
+      ['4.00', problem, 0x01],
+    ] as const) {
+      const blocks: Buffer[] = [];
+      for (let num = 0; ; num++) {
+        const mid = method * 100 + num;
+        raw.send(
+          encodeMessage({
+            type: MessageType.CON,
+            code: method,
+            messageId: mid,
+            token: Buffer.of(method, 1),
+            options: [
+              { number: OptionNumber.BLOCK2, value: encodeBlock({ num, more: false, szx: 2 }) },
+            ],
+          }),
+          peerOf(server),
+        );
+        const r = await raw.next((x) => x.msg.messageId === mid);
+        expect(codeString(r.msg.code)).toBe(code);
+        if (code === '4.00') {
+          expect(decodeUint(optionValue(r.msg, OptionNumber.CONTENT_FORMAT)!)).toBe(60);
+        }
+        blocks.push(r.msg.payload);
+        const b2 = decodeBlock(optionValue(r.msg, OptionNumber.BLOCK2)!)!;
+        expect(b2.num).toBe(num);
+        if (!b2.more) break;
+      }
+      expect(blocks.length).toBe(Math.ceil(body.length / 64));
+      expect(Buffer.compare(Buffer.concat(blocks), body)).toBe(0);
+    }
+    // And through our own requester.
+    const client = await endpoint();
+    const post = await client.request(peerOf(server), { method: 'POST', path: '/1/0/8' });
+    expect(post.code).toBe('2.04');
+    expect(Buffer.compare(Buffer.from(post.payload), changed)).toBe(0);
+    const get = await client.request(peerOf(server), { method: 'GET', path: '/x' });
+    expect(get.code).toBe('4.00');
+    expect(get.contentFormat).toBe(60);
+    expect(Buffer.compare(Buffer.from(get.payload), problem)).toBe(0);
+  });
+
+  /** A raw peer (testkit's independent encoder) answering every GET with `body` in 64-byte blocks. */
+  async function blockwisePeer(body: Buffer, codeOf: (num: number) => string): Promise<RawPeer> {
+    const raw = await RawPeer.create();
+    raw.onMessage = ({ msg, rinfo }) => {
+      if (msg.code !== 0x01) return;
+      const b2raw = optionValue(msg, OptionNumber.BLOCK2);
+      const b2 = b2raw === undefined ? { num: 0, szx: 2 } : decodeBlock(b2raw)!;
+      const size = 1 << (b2.szx + 4);
+      const more = (b2.num + 1) * size < body.length;
+      raw.send(
+        Buffer.from(
+          encodeCoapMessage({
+            type: 'ACK',
+            code: codeOf(b2.num),
+            messageId: msg.messageId,
+            token: msg.token,
+            options: [
+              { number: CoapOptionNumber.Block2, value: b2.num * 16 + (more ? 8 : 0) + b2.szx },
+            ],
+            payload: body.subarray(b2.num * size, (b2.num + 1) * size),
+          }),
+        ),
+        rinfo,
+      );
+    };
+    return raw;
+  }
+
+  it('reassembles a 4.04 a peer sends in two Block2 blocks: 4.04 with the whole diagnostic', async () => {
+    const diag = Buffer.from(`no such object instance: ${'/3303/7/5700, '.repeat(5)}`);
+    expect(diag.length).toBeGreaterThan(64);
+    expect(diag.length).toBeLessThanOrEqual(128);
+    const raw = await blockwisePeer(diag, () => '4.04');
+    const client = await endpoint();
+    const res = await client.request(
+      { address: '127.0.0.1', port: raw.port },
+      { method: 'GET', path: '/3303/7/5700' },
+    );
+    expect(res.code).toBe('4.04');
+    expect(res.contentFormat).toBeUndefined();
+    expect(text(res.payload)).toBe(diag.toString());
+    expect(raw.received.filter((r) => r.msg.code === 0x01)).toHaveLength(2);
+  });
+
+  it('takes the code of block 0 from a peer that answers later blocks 2.05 (as node-coap does)', async () => {
+    const diag = Buffer.from('x'.repeat(100));
+    const raw = await blockwisePeer(diag, (num) => (num === 0 ? '4.04' : '2.05'));
+    const client = await endpoint();
+    const res = await client.request({ address: '127.0.0.1', port: raw.port }, { method: 'GET' });
+    expect(res.code).toBe('4.04');
+    expect(text(res.payload)).toBe(diag.toString());
   });
 });

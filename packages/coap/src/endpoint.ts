@@ -37,6 +37,7 @@ import {
 } from '@lwm2m-ts/core';
 import { Block1Reassembler } from './block1.js';
 import { ExpiringMap } from './dedup.js';
+import { isDiagnostic, truncateDiagnostic } from './diagnostic.js';
 import {
   EndpointClosedError,
   PeerResetError,
@@ -59,6 +60,7 @@ import type {
 import {
   type AgentInternals,
   type AgentRequest,
+  block2CacheKey,
   createAgent,
   createServer,
   type NodeCoapResponse,
@@ -172,6 +174,8 @@ interface Serving {
   readonly msg: ParsedMessage;
   readonly rinfo: dgram.RemoteInfo;
   readonly block1Echo: BlockValue | undefined;
+  /** A follow-up block node-coap answers from its body cache: the code it must carry (fixCachedBlockCode). */
+  readonly cachedBlockCode: number | undefined;
   responded: boolean;
 }
 
@@ -200,6 +204,8 @@ interface Exchange {
   readonly observeRegistration: boolean;
   req: AgentRequest | undefined;
   readonly keys: Set<string>;
+  /** Block 0 of a Block2 response: its code and options are the reassembled response's. */
+  firstBlock: ParsedMessage | undefined;
   acked: boolean;
   done: boolean;
   deadline: number;
@@ -229,6 +235,9 @@ const MAX_BLOCK1_TRANSFERS = 256;
 const WARN_ONCE_LIMIT = 1000;
 const NOOP = (): void => {};
 const TOKEN_POOL = 256 * 8;
+const CODE_2_05 = 0x45;
+/** node-coap's server sends a payload of this size or more block-wise even unasked (its maxBlock2). */
+const NODE_COAP_BLOCKWISE_FROM = 1024;
 
 export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   private readonly socket: dgram.Socket;
@@ -393,7 +402,9 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   /**
    * The request handler. Without one, every request is answered 4.04. A handler that throws an
    * LwM2mError is answered with its `coapCode` and its message as diagnostic payload (RFC 7252
-   * §5.5.2); any other throw is answered 5.00 (without details) and logged.
+   * §5.5.2); any other throw is answered 5.00 (without details) and logged. A diagnostic (a
+   * 4.xx/5.xx payload without Content-Format, thrown or returned) goes in one message, cut to one
+   * block with '…' when longer (diagnostic.ts); other responses over `blockSize` go block-wise.
    */
   setHandler(handler: RequestHandler | undefined): void {
     this.handler = handler;
@@ -519,6 +530,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   ): void {
     const h = peekHeader(buf);
     if (h !== undefined) {
+      this.fixCachedBlockCode(buf, h);
       const key = `${address}:${port}/${h.messageId}`;
       if (h.type === MessageType.ACK || h.type === MessageType.RST) {
         const d = this.dedup.get(key);
@@ -530,6 +542,21 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       if (h.type !== MessageType.CON) this.dropReplyCacheEntry(`${key}${h.token.toString('hex')}`);
     }
     this.sendRaw(buf, port, address, cb);
+  }
+
+  /**
+   * node-coap answers a follow-up Block2 request from its body cache with its default code 2.05,
+   * whatever the code of the response the body belongs to: a 2.04 or 4.xx sent block-wise turned
+   * into 2.05 from block 1 on, and a requester that takes the code from the last block (node-coap's
+   * agent does) saw 2.05. RFC 7959 §2.2: every block of a response carries its code. The code is
+   * remembered with the cached body (fixBlock2Cache) and put back here, in the header's code byte
+   * (RFC 7252 §3: always the second byte), before the message is sent or cached for duplicates.
+   */
+  private fixCachedBlockCode(buf: Buffer, h: { code: number; token: Buffer }): void {
+    const s = this.serving;
+    if (s?.cachedBlockCode === undefined || h.code !== CODE_2_05) return;
+    if (!h.token.equals(s.msg.token)) return;
+    buf[1] = s.cachedBlockCode;
   }
 
   /**
@@ -821,7 +848,14 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     if (request.observe === 0) skip.add(OptionNumber.OBSERVE);
     const packet: Packet = toPacket(msg, skip.size > 0 ? skip : undefined);
     packet.payload = payload;
-    const serving: Serving = { request, msg, rinfo, block1Echo, responded: false };
+    const serving: Serving = {
+      request,
+      msg,
+      rinfo,
+      block1Echo,
+      cachedBlockCode: this.cachedBlockCode(msg, rinfo),
+      responded: false,
+    };
     this.serving = serving;
     try {
       // node-coap emits 'request' synchronously from here (onServerRequest picks up `serving`),
@@ -833,6 +867,20 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     } finally {
       this.serving = undefined;
     }
+  }
+
+  /**
+   * The code of the cached response node-coap will answer this request from (a Block2 request for
+   * block 1 or later whose body it holds), when that code is not node-coap's default 2.05.
+   */
+  private cachedBlockCode(msg: ParsedMessage, rinfo: dgram.RemoteInfo): number | undefined {
+    const b2raw = optionValue(msg, OptionNumber.BLOCK2);
+    if (b2raw === undefined) return undefined;
+    const b2 = decodeBlock(b2raw);
+    if (b2 === undefined || b2.num < 1) return undefined;
+    const key = block2CacheKey(msg.token, rinfo);
+    const code = key === undefined ? undefined : this.server._block2Cache.get(key)?.code;
+    return code === CODE_2_05 ? undefined : code;
   }
 
   /** RFC 7641 §3.6: GET with Observe=1 removes the peer's observation (same token, else same path). */
@@ -946,14 +994,20 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         // RFC 7959 §2.3: the final response echoes the last block's Block1 (M=0).
         res.setOption('Block1', encodeBlock(serving.block1Echo));
       }
-      const payload = toBuffer(response.payload);
-      if (payload.length > this.blockSize) this.preferBlockSize(res);
+      let payload = toBuffer(response.payload);
+      if (isDiagnostic(response)) {
+        // A diagnostic goes in one message, cut to fit (diagnostic.ts says why), and without
+        // Block2: node-coap would otherwise answer a request carrying Block2 with a block of it
+        // (and for block 1 or later with 4.02 instead of the handler's code).
+        payload = truncateDiagnostic(payload, this.diagnosticLimit(serving.msg));
+        this.withoutBlock2(res);
+      } else if (payload.length > this.blockSize) this.preferBlockSize(res);
       // Separate responses and responses to NON requests get a new message id: from our counter
       // (node-coap would use coap-packet's, or re-use the NON request's own id).
       if (!res._packet.ack) res._packet.messageId = this.nextMessageId();
       withTiming(this.timing, () => res.end(payload));
       serving.responded = true;
-      this.fixBlock2Cache(res);
+      this.fixBlock2Cache(res, response.code);
     } catch (err) {
       this.onResponseError(serving, res, err as Error);
       return;
@@ -1006,15 +1060,38 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   }
 
   /**
+   * The largest diagnostic we send: our block size, the block size the request asked for with
+   * Block2 if smaller (RFC 7959 §2.4: the client's preference is a limit), and below the 1024 bytes
+   * from which node-coap's server slices a payload into blocks by itself.
+   */
+  private diagnosticLimit(msg: ParsedMessage): number {
+    let limit = Math.min(this.blockSize, NODE_COAP_BLOCKWISE_FROM - 1);
+    const b2raw = optionValue(msg, OptionNumber.BLOCK2);
+    const b2 = b2raw === undefined ? undefined : decodeBlock(b2raw);
+    if (b2 !== undefined) limit = Math.min(limit, blockSizeOf(b2.szx));
+    return limit;
+  }
+
+  /** node-coap's server slices a response when the request carries Block2: hide it from node-coap. */
+  private withoutBlock2(res: NodeCoapResponse): void {
+    const options = res._request.options;
+    if (options?.some((o) => o.name === 'Block2')) {
+      res._request.options = options.filter((o) => o.name !== 'Block2');
+    }
+  }
+
+  /**
    * node-coap caches a block-wise response's body for the follow-up requests, with the response
    * options it saw when the handler returned synchronously; for an async handler it keeps none,
    * so later blocks would lack Content-Format. Give the cache entry the options of block 0
-   * (without the per-block ones, and without Observe: RFC 7959 §2.6).
+   * (without the per-block ones, and without Observe: RFC 7959 §2.6), and its response code
+   * (node-coap would answer the follow-ups 2.05: fixCachedBlockCode).
    */
-  private fixBlock2Cache(res: NodeCoapResponse): void {
+  private fixBlock2Cache(res: NodeCoapResponse, code: ResponseCode): void {
     if (res._cachekey === undefined) return;
     const entry = this.server._block2Cache.get(res._cachekey);
     if (entry === null || entry === undefined) return;
+    entry.code = codeByte(code);
     entry.options = (res._packet.options ?? []).filter(
       (o) =>
         o.name !== 'Block2' &&
@@ -1121,6 +1198,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         this.fail(ex, new ServiceUnavailableError('peer sent a malformed Block2 option'));
         return;
       }
+      if (b2.num === 0) ex.firstBlock = msg;
       if (b2.more) {
         const next = (b2.num + 1) * blockSizeOf(b2.szx);
         if (next >= this.maxBodySize) {
@@ -1268,6 +1346,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         observeRegistration: spec.observe === 0,
         req: undefined,
         keys: new Set(),
+        firstBlock: undefined,
         acked: false,
         done: false,
         deadline,
@@ -1319,7 +1398,11 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
             this.fail(ex, new PeerResetError(`${peer.address}:${peer.port} answered with RST`));
             return;
           }
-          const response = incomingResponse(source, res._packet.payload, peerOf(res.rsinfo));
+          const response = incomingResponse(
+            this.headOf(ex, source),
+            res._packet.payload,
+            peerOf(res.rsinfo),
+          );
           this.finish(ex);
           resolve(response);
         },
@@ -1334,6 +1417,32 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         this.fail(ex, sendError(asError(err)));
       }
     });
+  }
+
+  /**
+   * Whose code and options a response gets: a Block2 body reassembled by node-coap's agent is
+   * handed over with the last block, but RFC 7959 §2.2 makes the code (and the options, such as
+   * Content-Format) those of the response the blocks belong to, which block 0 brought. Peers do
+   * not always repeat them: node-coap's server (before our fix, and elsewhere) answers every block
+   * after the first 2.05, so a block-wise 4.04 or 2.04 was reported as 2.05; RFC 7959 §2.6 leaves
+   * Observe out of the later blocks. A last message without Block2 (an error answering a
+   * follow-up request) is a response of its own and is taken as it is.
+   */
+  private headOf(ex: Exchange, last: ParsedMessage): ParsedMessage {
+    const first = ex.firstBlock;
+    if (first === undefined || first === last) return last;
+    if (optionValue(last, OptionNumber.BLOCK2) === undefined) return last;
+    if (first.code !== last.code) {
+      this.logger?.debug?.(
+        {
+          peer: `${ex.peer.address}:${ex.peer.port}`,
+          first: codeString(first.code),
+          last: codeString(last.code),
+        },
+        "coap: Block2 blocks with different codes; the first block's code is kept",
+      );
+    }
+    return first;
   }
 
   private agentOptions(spec: ExchangeSpec): Record<string, Buffer | Buffer[]> {

@@ -5,6 +5,8 @@
  *
  * libcoap's client exits 0 whatever happened: every check looks at the response code it logged.
  */
+
+import { NotAcceptableError } from '@lwm2m-ts/core';
 import {
   type CoapMessage,
   coapClient,
@@ -175,6 +177,57 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       // libcoap changes the token on every block, so node-coap's body cache (by token) misses and
       // the handler is asked again (a documented limit; the representation is the same).
       expect(calls).toBeGreaterThanOrEqual(1);
+    });
+
+    it('answers a handler error with a long message to a client asking for 64-byte blocks: 4.06, diagnostic cut to one block', async ({
+      expect,
+      onTestFinished,
+    }) => {
+      const message = `Accept 11543 is not supported for /3/0: ${'only TLV and SenML CBOR; '.repeat(4)}`;
+      const ep = await endpoint(
+        { onTestFinished },
+        {
+          blockSize: 64,
+          handler: () => {
+            throw new NotAcceptableError(message);
+          },
+        },
+      );
+      for (const blockSize of [undefined, 64]) {
+        const r = await coapClient({
+          uri: `coap://127.0.0.1:${ep.address().port}/3/0`,
+          accept: 11543,
+          ...(blockSize !== undefined ? { blockSize } : {}),
+        });
+        expect(r.responseCode).toBe('4.06');
+        // One response, not block-wise: no Block2 for libcoap to follow.
+        expect(r.responses).toHaveLength(1);
+        expect(r.responses[0]!.options).not.toMatch(/Block2/);
+        const diag = Buffer.from(r.responses[0]!.payload ?? []).toString('utf8');
+        expect(Buffer.byteLength(diag)).toBeLessThanOrEqual(64);
+        expect(diag.endsWith('…')).toBe(true);
+        expect(message.startsWith(diag.slice(0, -1))).toBe(true);
+      }
+    });
+
+    it('serves a block-wise 2.04 with its code on every block (libcoap asks with a new token per block)', async ({
+      expect,
+      onTestFinished,
+    }) => {
+      const body = bytes(300, 5);
+      const ep = await endpoint(
+        { onTestFinished },
+        { blockSize: 64, handler: () => ({ code: '2.04', payload: body, contentFormat: 42 }) },
+      );
+      const r = await coapClient({
+        method: 'post',
+        uri: `coap://127.0.0.1:${ep.address().port}/1/0/8`,
+        payload: 'x',
+      });
+      expect(r.responseCode).toBe('2.04');
+      expect(r.responses.length).toBe(5);
+      expect(r.responses.map((m) => m.code)).toEqual(Array(5).fill('2.04'));
+      expect(Buffer.from(r.payload).equals(body)).toBe(true);
     });
 
     it('reassembles a 20 kB upload in 128-byte blocks (a new token per block) and handles it once', async ({

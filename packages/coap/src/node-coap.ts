@@ -79,6 +79,12 @@ export interface NodeCoapIncoming {
 interface Block2Entry {
   buffer: Buffer;
   options: NodeCoapOption[];
+  /**
+   * Ours, not node-coap's: the code byte of the response whose body this is. node-coap answers
+   * follow-up blocks from the cache with its default 2.05 whatever the first block's code was;
+   * the endpoint puts this code back (RFC 7959 §2.2: every block carries the response's code).
+   */
+  code?: number;
 }
 
 interface BlockCache {
@@ -131,17 +137,27 @@ export function createServer(socket: VirtualSocket, piggybackReplyMs: number): S
   server.listen(socket);
   // node-coap re-adds the Block2 cache entry on every block it serves, with an empty option list,
   // so from the third block on a response loses Content-Format and the other options. Keep the
-  // options when the same body is stored again.
+  // options (and our response code) when the same body is stored again.
   const cache = server._block2Cache;
   const add = cache.add.bind(cache);
   cache.add = (key, entry) => {
     const old = cache.get(key);
-    if (old != null && old.buffer === entry.buffer && entry.options.length === 0) {
-      entry.options = old.options;
+    if (old != null && old.buffer === entry.buffer) {
+      if (entry.options.length === 0) entry.options = old.options;
+      entry.code ??= old.code;
     }
     add(key, entry);
   };
   return server;
+}
+
+/**
+ * The key of node-coap's Block2 body cache: the request's token and node-coap's default client
+ * identifier (`address:port`). Undefined for an empty token (node-coap caches nothing then).
+ */
+export function block2CacheKey(token: Buffer, rinfo: AddressInfo): string | undefined {
+  if (token.length === 0) return undefined;
+  return `${token.toString('hex')}/${rinfo.address}:${rinfo.port}`;
 }
 
 export function createAgent(socket: VirtualSocket): AgentInternals {

@@ -10,6 +10,7 @@
  * through node-coap (piggybacked or separate, Block2), with our Observe option added.
  */
 import { isSuccessCode } from '@lwm2m-ts/core';
+import { isDiagnostic, truncateDiagnostic } from './diagnostic.js';
 import { ObservationEndedError } from './errors.js';
 import type {
   CoapResponse,
@@ -215,10 +216,11 @@ export class ServerObservationImpl implements ServerObservation {
     }
     for (const o of response.options ?? []) opts.push(o);
     let payload = response.payload;
-    if (
-      payload !== undefined &&
-      payload.length > Math.max(SINGLE_MESSAGE_PAYLOAD, this.host.blockSize)
-    ) {
+    const single = Math.max(SINGLE_MESSAGE_PAYLOAD, this.host.blockSize);
+    if (payload !== undefined && isDiagnostic(response)) {
+      // The final error notification's diagnostic goes in one message (diagnostic.ts says why).
+      payload = truncateDiagnostic(payload, single);
+    } else if (payload !== undefined && payload.length > single) {
       // RFC 7959 §2.6: send the first block; the client GETs the rest with Block2 (no Observe).
       const size = this.host.blockSize;
       opts.push({

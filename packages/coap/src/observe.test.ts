@@ -334,6 +334,21 @@ describe('observe against a raw peer', () => {
     expect(raw.received.filter((r) => r.msg.code === codeByte('4.04')).length).toBe(1);
   });
 
+  it('sends a final error notification with a long diagnostic in one message, cut to fit (RFC 7252 §5.5.2)', async () => {
+    const { server, observations } = await observable({ blockSize: 64 });
+    const raw = await RawPeer.create();
+    await registerRaw(raw, server, 9, 3);
+    const o = observations[0]!;
+    const message = 'sensor 0 removed: '.repeat(100); // 1800 bytes
+    o.notify({ code: '5.03', payload: Buffer.from(message) });
+    const end = await raw.next((r) => r.msg.code === codeByte('5.03'));
+    expect(optionValue(end.msg, OptionNumber.BLOCK2)).toBeUndefined();
+    expect(end.msg.payload.length).toBeLessThanOrEqual(1024);
+    const diag = end.msg.payload.toString('utf8');
+    expect(diag.endsWith('…')).toBe(true);
+    expect(message.startsWith(diag.slice(0, -1))).toBe(true);
+  });
+
   it('drops an observer whose CON notification is never acknowledged (RFC 7641 §4.5)', async () => {
     const { server, observations } = await observable({
       ackTimeout: 0.03,
