@@ -1,5 +1,5 @@
 import { LwM2mError, type ResponseCode } from '@lwm2m-ts/core';
-import { AlertLevel, alertName } from './constants.js';
+import { AlertDescription, AlertLevel, alertName } from './constants.js';
 
 /** Which side raised an alert: `sent` by this side (server or client), or `received` from the peer. */
 export type AlertDirection = 'sent' | 'received';
@@ -22,7 +22,10 @@ export class DtlsAlertError extends LwM2mError {
     detail?: string,
     options?: { level?: AlertLevel; cause?: unknown },
   ) {
-    const level = options?.level ?? AlertLevel.FATAL;
+    // close_notify is a closure alert sent at warning level (RFC 5246 §7.2.1), never fatal.
+    const level =
+      options?.level ??
+      (alert === AlertDescription.CLOSE_NOTIFY ? AlertLevel.WARNING : AlertLevel.FATAL);
     const what = `${direction} ${level === AlertLevel.FATAL ? 'fatal' : 'warning'} alert ${alertName(alert)} (${alert})`;
     super(detail === undefined ? what : `${what}: ${detail}`, { cause: options?.cause });
     this.alert = alert;
