@@ -1,3 +1,4 @@
+import type { CoapErrorEvent } from '@lwm2m-ts/app-kit';
 import type { TimedValue } from '@lwm2m-ts/codecs';
 import type { ResponseCode } from '@lwm2m-ts/core';
 
@@ -88,13 +89,5 @@ export interface BootstrapEvents {
     },
   ];
   /** Something a peer sent that we refused (unknown endpoint, wrong identity, bad request). */
-  coapError: [
-    event: {
-      readonly endpoint?: string;
-      readonly address: string;
-      readonly port: number;
-      readonly code: ResponseCode;
-      readonly message: string;
-    },
-  ];
+  coapError: [event: CoapErrorEvent];
 }

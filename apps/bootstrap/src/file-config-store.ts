@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { LwM2mError } from '@lwm2m-ts/core';
+import { StoreFileError, writeFileAtomic } from '@lwm2m-ts/app-kit';
 import type { ObjectRegistry } from '@lwm2m-ts/registry';
-import { writeFileAtomic } from './atomic-file.js';
 import { type BootstrapConfig, BootstrapConfigError, validateBootstrapConfig } from './config.js';
 import { ConfigIndex, InMemoryBootstrapConfigStore } from './config-store.js';
 
@@ -10,15 +9,7 @@ import { ConfigIndex, InMemoryBootstrapConfigStore } from './config-store.js';
  * written. The message starts with the file's path
  * (`/etc/lwm2m/bootstrap.json: configs["dev-1"].servers[0].uri: must be …`).
  */
-export class ConfigFileError extends LwM2mError {
-  readonly coapCode = '5.00' as const;
-  readonly file: string;
-
-  constructor(file: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${problem}`, options);
-    this.file = file;
-  }
-}
+export class ConfigFileError extends StoreFileError {}
 
 const FILE_VERSION = 1;
 

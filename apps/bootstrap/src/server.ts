@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  CoapEndpoint,
+  boundAddresses,
+  type CoapTuning,
+  type DtlsTransportOptions,
+  listenCoap,
+  listenDtls,
+  type TransportOptions,
+} from '@lwm2m-ts/app-kit';
+import {
+  type CoapEndpoint,
   type CoapRequest,
   type CoapResponse,
-  type EndpointOptions,
   type IncomingResponse,
   type OutgoingRequest,
   type Peer,
@@ -28,7 +35,6 @@ import {
   TimeoutError,
   UnsupportedContentFormatError,
 } from '@lwm2m-ts/core';
-import { type CipherSuiteName, DtlsServerSocket } from '@lwm2m-ts/dtls';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import {
   type BootstrapConfig,
@@ -53,25 +59,13 @@ import type {
 } from './events.js';
 import { type PlannedWrite, planValues, planWrites } from './plan.js';
 
+export type { DtlsTransportOptions, TransportOptions };
+
 /** pino-compatible logger subset. */
 export interface BootstrapLogger {
   warn(obj: object, msg: string): void;
   info?(obj: object, msg: string): void;
   debug?(obj: object, msg: string): void;
-}
-
-export interface TransportOptions {
-  /** Default `0.0.0.0` (`::` for udp6): devices reach the bootstrap server from the network. */
-  readonly address?: string;
-  /** Default 5783 (CoAP) or 5784 (CoAP over DTLS); 0 picks a free port. */
-  readonly port?: number;
-  readonly type?: 'udp4' | 'udp6';
-}
-
-export interface DtlsTransportOptions extends TransportOptions {
-  readonly identityHint?: string;
-  readonly cipherSuites?: readonly CipherSuiteName[];
-  readonly maxSessions?: number;
 }
 
 export interface BootstrapServerOptions {
@@ -93,10 +87,7 @@ export interface BootstrapServerOptions {
   /** After the writes (before Bootstrap-Finish), PUT each PSK server account to this DM server. */
   readonly dmServer?: DmServerOptions;
   /** CoAP transmission parameters (RFC 7252 §4.8) and block size for both transports. */
-  readonly coapOptions?: Pick<
-    EndpointOptions,
-    'ackTimeout' | 'ackRandomFactor' | 'maxRetransmit' | 'blockSize' | 'maxBodySize'
-  >;
+  readonly coapOptions?: CoapTuning;
   readonly logger?: BootstrapLogger;
 }
 
@@ -238,42 +229,26 @@ export class BootstrapServer extends EventEmitter<BootstrapEvents> {
     const { coap, dtls, coapOptions, logger } = this.#options;
     try {
       if (coap !== false) {
-        this.#udp = new CoapEndpoint({
-          ...coapOptions,
-          type: coap?.type ?? 'udp4',
-          address: coap?.address ?? (coap?.type === 'udp6' ? '::' : '0.0.0.0'),
-          port: coap?.port ?? 5783,
+        this.#udp = await listenCoap(coap, {
+          defaultPort: 5783,
           handler: (req) => this.#handle(req, 'udp'),
-          ...(logger && { logger }),
+          coapOptions,
+          logger,
         });
-        await this.#udp.listen();
       }
       if (dtls !== false) {
-        const type = dtls?.type ?? 'udp4';
-        const socket = new DtlsServerSocket({
-          type,
+        this.#dtls = await listenDtls(dtls, {
+          defaultPort: 5784,
+          handler: (req) => this.#handle(req, 'dtls'),
+          coapOptions,
+          logger,
           psk: async (identity) => {
             const found = await this.configs.getByIdentity(identity);
             const key = found?.config.bootstrapCredentials?.key;
             return key === undefined ? undefined : Buffer.from(key, 'hex');
           },
-          ...(dtls?.identityHint !== undefined && { identityHint: dtls.identityHint }),
-          ...(dtls?.cipherSuites && { cipherSuites: dtls.cipherSuites }),
-          ...(dtls?.maxSessions !== undefined && { maxSessions: dtls.maxSessions }),
+          onHandshakeError: (peer, message) => this.#coapError(undefined, peer, '4.03', message),
         });
-        socket.on('handshakeError', (err, peer) =>
-          this.#coapError(undefined, peer, '4.03', `DTLS handshake failed: ${err.message}`),
-        );
-        this.#dtls = new CoapEndpoint({
-          ...coapOptions,
-          socket,
-          closeSocket: true,
-          address: dtls?.address ?? (type === 'udp6' ? '::' : '0.0.0.0'),
-          port: dtls?.port ?? 5784,
-          handler: (req) => this.#handle(req, 'dtls'),
-          ...(logger && { logger }),
-        });
-        await this.#dtls.listen();
       }
       this.#state = 'started';
     } catch (err) {
@@ -288,14 +263,7 @@ export class BootstrapServer extends EventEmitter<BootstrapEvents> {
     coap?: { address: string; port: number };
     dtls?: { address: string; port: number };
   } {
-    const pick = (e: CoapEndpoint | undefined) => {
-      if (e === undefined) return undefined;
-      const { address, port } = e.address();
-      return { address, port };
-    };
-    const coap = pick(this.#udp);
-    const dtls = pick(this.#dtls);
-    return { ...(coap && { coap }), ...(dtls && { dtls }) };
+    return boundAddresses({ coap: this.#udp, dtls: this.#dtls });
   }
 
   /**

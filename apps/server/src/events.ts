@@ -1,3 +1,4 @@
+import type { CoapErrorEvent } from '@lwm2m-ts/app-kit';
 import type { TimedValue } from '@lwm2m-ts/codecs';
 import type { LwM2mNode, ResponseCode } from '@lwm2m-ts/core';
 import type { ObservationRecord } from './observation-store.js';
@@ -44,13 +45,5 @@ export interface ServerEvents {
    * Something a peer sent that we refused or could not use (bad registration, undecodable
    * notification or Send): what a person debugging a device wants to see.
    */
-  coapError: [
-    event: {
-      readonly endpoint?: string;
-      readonly address: string;
-      readonly port: number;
-      readonly code: ResponseCode;
-      readonly message: string;
-    },
-  ];
+  coapError: [event: CoapErrorEvent];
 }

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { LwM2mError } from '@lwm2m-ts/core';
+import { readFile } from 'node:fs/promises';
+import { StoreFileError, writeFileAtomic } from '@lwm2m-ts/app-kit';
 import {
   InMemorySecurityStore,
   normalizeSecurityInfo,
@@ -13,15 +11,7 @@ import type { SecurityInfo } from './security-store.js';
  * The security file cannot be read, is not a valid security file, or cannot be written. The
  * message starts with the file's path (`/etc/lwm2m/psk.json: entries[2].key: …`).
  */
-export class SecurityFileError extends LwM2mError {
-  readonly coapCode = '5.00' as const;
-  readonly file: string;
-
-  constructor(file: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${problem}`, options);
-    this.file = file;
-  }
-}
+export class SecurityFileError extends StoreFileError {}
 
 const FILE_VERSION = 1;
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
@@ -205,39 +195,10 @@ export class FileSecurityStore extends InMemorySecurityStore {
 
   private async write(entries: readonly SecurityInfo[]): Promise<void> {
     const text = `${JSON.stringify({ version: FILE_VERSION, entries: entries.map(toFileEntry) }, null, 2)}\n`;
-    const dir = dirname(this.path);
-    const tmp = join(
-      dir,
-      `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-    );
     try {
-      await mkdir(dir, { recursive: true });
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, this.path);
+      await writeFileAtomic(this.path, text);
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
       throw new SecurityFileError(this.path, `cannot write: ${errorText(err)}`, { cause: err });
     }
-    await syncDirectory(dir);
-  }
-}
-
-/** Makes the rename durable where the platform allows fsync on a directory (best effort). */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Not supported everywhere (e.g. Windows); the rename itself is already atomic.
   }
 }

@@ -44,3 +44,5 @@ export {
   type ServerStats,
   type TransportOptions,
 } from './server.js';
+export { createRestApi, type RestApiOptions } from './rest/app.js';
+export { PAGE_ROUTES, registerWebRoutes, type WebRoutesOptions } from './rest/web-routes.js';

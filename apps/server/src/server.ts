@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  type ClientObservation,
+  boundAddresses,
+  type CoapTuning,
+  type DtlsTransportOptions,
+  listenCoap,
+  listenDtls,
+  type TransportOptions,
+} from '@lwm2m-ts/app-kit';
+import type {
+  ClientObservation,
   CoapEndpoint,
-  type CoapRequest,
-  type CoapResponse,
-  type EndpointOptions,
-  type IncomingResponse,
-  type Peer,
+  CoapRequest,
+  CoapResponse,
+  IncomingResponse,
+  Peer,
 } from '@lwm2m-ts/coap';
 import {
   compositeFormats,
@@ -34,7 +41,6 @@ import {
   TimeoutError,
   UnsupportedContentFormatError,
 } from '@lwm2m-ts/core';
-import { type CipherSuiteName, DtlsServerSocket } from '@lwm2m-ts/dtls';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { modelsForRegistration } from './client-models.js';
 import * as dm from './device-management.js';
@@ -61,25 +67,13 @@ import type { RegistrationStore } from './registration-store.js';
 import { RequestQueue } from './request-queue.js';
 import type { SecurityStore } from './security-store.js';
 
+export type { DtlsTransportOptions, TransportOptions };
+
 /** pino-compatible logger subset. */
 export interface ServerLogger {
   warn(obj: object, msg: string): void;
   info?(obj: object, msg: string): void;
   debug?(obj: object, msg: string): void;
-}
-
-export interface TransportOptions {
-  /** Default `0.0.0.0` (`::` for udp6): devices reach the server from the network. */
-  readonly address?: string;
-  /** Default 5683 (CoAP) or 5684 (CoAP over DTLS); 0 picks a free port. */
-  readonly port?: number;
-  readonly type?: 'udp4' | 'udp6';
-}
-
-export interface DtlsTransportOptions extends TransportOptions {
-  readonly identityHint?: string;
-  readonly cipherSuites?: readonly CipherSuiteName[];
-  readonly maxSessions?: number;
 }
 
 export interface LwM2mServerOptions {
@@ -106,10 +100,7 @@ export interface LwM2mServerOptions {
     readonly awakeTimeMs?: number;
   };
   /** CoAP transmission parameters (RFC 7252 §4.8) and block size for both transports. */
-  readonly coapOptions?: Pick<
-    EndpointOptions,
-    'ackTimeout' | 'ackRandomFactor' | 'maxRetransmit' | 'blockSize' | 'maxBodySize'
-  >;
+  readonly coapOptions?: CoapTuning;
   readonly logger?: ServerLogger;
 }
 
@@ -226,41 +217,25 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     const { coap, dtls, coapOptions, logger } = this.#options;
     try {
       if (coap !== false) {
-        this.#udp = new CoapEndpoint({
-          ...coapOptions,
-          type: coap?.type ?? 'udp4',
-          address: coap?.address ?? (coap?.type === 'udp6' ? '::' : '0.0.0.0'),
-          port: coap?.port ?? 5683,
+        this.#udp = await listenCoap(coap, {
+          defaultPort: 5683,
           handler: (req) => this.#handle(req, 'udp'),
-          ...(logger && { logger }),
+          coapOptions,
+          logger,
         });
-        await this.#udp.listen();
       }
       if (dtls !== false) {
-        const type = dtls?.type ?? 'udp4';
-        const socket = new DtlsServerSocket({
-          type,
+        this.#dtls = await listenDtls(dtls, {
+          defaultPort: 5684,
+          handler: (req) => this.#handle(req, 'dtls'),
+          coapOptions,
+          logger,
           psk: async (identity) => {
             const info = await this.security.getByIdentity(identity);
             return info?.mode === 'psk' ? Buffer.from(info.key) : undefined;
           },
-          ...(dtls?.identityHint !== undefined && { identityHint: dtls.identityHint }),
-          ...(dtls?.cipherSuites && { cipherSuites: dtls.cipherSuites }),
-          ...(dtls?.maxSessions !== undefined && { maxSessions: dtls.maxSessions }),
+          onHandshakeError: (peer, message) => this.#coapError(undefined, peer, '4.03', message),
         });
-        socket.on('handshakeError', (err, peer) =>
-          this.#coapError(undefined, peer, '4.03', `DTLS handshake failed: ${err.message}`),
-        );
-        this.#dtls = new CoapEndpoint({
-          ...coapOptions,
-          socket,
-          closeSocket: true,
-          address: dtls?.address ?? (type === 'udp6' ? '::' : '0.0.0.0'),
-          port: dtls?.port ?? 5684,
-          handler: (req) => this.#handle(req, 'dtls'),
-          ...(logger && { logger }),
-        });
-        await this.#dtls.listen();
       }
       this.#state = 'started';
       await this.#armExpiry();
@@ -276,14 +251,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     coap?: { address: string; port: number };
     dtls?: { address: string; port: number };
   } {
-    const pick = (e: CoapEndpoint | undefined) => {
-      if (e === undefined) return undefined;
-      const { address, port } = e.address();
-      return { address, port };
-    };
-    const coap = pick(this.#udp);
-    const dtls = pick(this.#dtls);
-    return { ...(coap && { coap }), ...(dtls && { dtls }) };
+    return boundAddresses({ coap: this.#udp, dtls: this.#dtls });
   }
 
   /**

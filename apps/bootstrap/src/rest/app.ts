@@ -17,25 +17,22 @@
  * `?access_token=`, as browsers' EventSource cannot set headers); `/health` stays open. Configs
  * are shown with their keys (in hex): this API is for the operators who set them.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { TimedValue } from '@lwm2m-ts/codecs';
-import { LwM2mError, type TypedValue } from '@lwm2m-ts/core';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
-import { BootstrapConfigError } from '../config.js';
-import type { BootstrapEvents } from '../events.js';
-import type { BootstrapServer } from '../server.js';
 import {
+  createRestApp,
+  type ErrorMapper,
   formatMetrics,
   HttpRequestCounter,
+  listenTo,
   METRICS_CONTENT_TYPE,
+  RestError,
+  SseHub,
   statsMetrics,
-} from './metrics.js';
-import { SseHub } from './sse.js';
+} from '@lwm2m-ts/app-kit';
+import type { TimedValue } from '@lwm2m-ts/codecs';
+import type { TypedValue } from '@lwm2m-ts/core';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { BootstrapConfigError } from '../config.js';
+import type { BootstrapServer } from '../server.js';
 
 export interface RestApiOptions {
   /** Bearer token every `/api/*` and `/metrics` request must carry; none: open. */
@@ -48,64 +45,23 @@ export interface RestApiOptions {
   readonly bodyLimit?: number | undefined;
 }
 
-class RestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+type SseEventName =
+  | 'bootstrap-started'
+  | 'step-done'
+  | 'bootstrap-finished'
+  | 'bootstrap-failed'
+  | 'dm-server-handoff'
+  | 'coap-error';
 
-const HTTP_NAMES: Readonly<Record<number, string>> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  404: 'NotFound',
-  405: 'MethodNotAllowed',
-  413: 'PayloadTooLarge',
-  415: 'UnsupportedMediaType',
-};
-
-function errorToJson(err: unknown): { status: number; body: object; internal: boolean } {
-  if (err instanceof RestError) {
-    return { status: err.status, body: { error: err.code, message: err.message }, internal: false };
-  }
-  if (err instanceof LwM2mError) {
-    return {
-      status: err.httpStatus,
-      body: {
-        error: err.name,
-        message: err.message,
-        ...(err instanceof BootstrapConfigError && { field: err.field }),
-        coapCode: err.coapCode,
-      },
-      internal: err.httpStatus >= 500,
-    };
-  }
-  const e = err as { statusCode?: unknown; message?: unknown };
-  if (typeof e === 'object' && e !== null && typeof e.statusCode === 'number') {
-    if (e.statusCode >= 400 && e.statusCode < 500) {
-      return {
-        status: e.statusCode,
-        body: {
-          error: HTTP_NAMES[e.statusCode] ?? 'BadRequest',
-          message: typeof e.message === 'string' ? e.message : 'bad request',
-        },
+/** An invalid configuration: 400 with the `field` it is about. */
+const configError: ErrorMapper = (err) =>
+  err instanceof BootstrapConfigError
+    ? {
+        status: err.httpStatus,
+        body: { error: err.name, message: err.message, field: err.field, coapCode: err.coapCode },
         internal: false,
-      };
-    }
-  }
-  return {
-    status: 500,
-    body: { error: 'InternalError', message: 'internal error (see the server log)' },
-    internal: true,
-  };
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
+      }
+    : undefined;
 
 /** A typed value as JSON: integers as numbers (decimal strings beyond 2^53), opaque as hex. */
 function valueToJson(v: TypedValue): string | number | boolean {
@@ -136,8 +92,8 @@ function valuesToJson(values: readonly TimedValue[]) {
 }
 
 /** One SSE event per server event; `values` (Bootstrap-Read) made JSON-safe. */
-function subscribe(server: BootstrapServer, hub: SseHub): () => void {
-  const listeners: { [K in keyof BootstrapEvents]?: (...a: BootstrapEvents[K]) => void } = {
+function subscribe(server: BootstrapServer, hub: SseHub<SseEventName>): () => void {
+  return listenTo(server, {
     bootstrapStarted: (e) => hub.send('bootstrap-started', e.endpoint, e),
     stepDone: (e) =>
       hub.send('step-done', e.endpoint, {
@@ -148,19 +104,7 @@ function subscribe(server: BootstrapServer, hub: SseHub): () => void {
     bootstrapFailed: (e) => hub.send('bootstrap-failed', e.endpoint, e),
     dmServerHandoff: (e) => hub.send('dm-server-handoff', e.endpoint, e),
     coapError: (e) => hub.send('coap-error', e.endpoint, e),
-  };
-  const emitter = server as unknown as {
-    on(n: string, l: (...a: unknown[]) => void): unknown;
-    off(n: string, l: (...a: unknown[]) => void): unknown;
-  };
-  for (const [name, l] of Object.entries(listeners)) {
-    emitter.on(name, l as (...a: unknown[]) => void);
-  }
-  return () => {
-    for (const [name, l] of Object.entries(listeners)) {
-      emitter.off(name, l as (...a: unknown[]) => void);
-    }
-  };
+  });
 }
 
 type EpRequest = FastifyRequest<{ Params: { ep: string } }>;
@@ -169,62 +113,20 @@ export function createRestApi(
   server: BootstrapServer,
   options: RestApiOptions = {},
 ): FastifyInstance {
-  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
-  const app = (
-    options.logger === undefined
-      ? Fastify({ logger: false, bodyLimit })
-      : Fastify({ loggerInstance: options.logger, bodyLimit })
-  ) as FastifyInstance;
-  const hub = new SseHub({ heartbeatMs: options.sseHeartbeatMs ?? 15_000 });
+  const app = createRestApp({
+    token: options.token,
+    realm: 'lwm2m-bootstrap',
+    logger: options.logger,
+    bodyLimit: options.bodyLimit,
+    mapError: configError,
+  });
+  const hub = new SseHub<SseEventName>({ heartbeatMs: options.sseHeartbeatMs ?? 15_000 });
   const unsubscribe = subscribe(server, hub);
-  const http = new HttpRequestCounter();
-
-  if (options.token !== undefined && options.token !== '') {
-    const expected = digest(options.token);
-    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const route = req.routeOptions.url;
-      // Decided on the matched route, so an encoded path cannot slip past; unmatched URLs too.
-      const open = route !== undefined && route !== '/metrics' && !route.startsWith('/api');
-      if (open) return;
-      const header = req.headers.authorization;
-      let given: string | undefined;
-      if (typeof header === 'string' && /^Bearer /i.test(header)) given = header.slice(7).trim();
-      if (given === undefined && route === '/api/events') {
-        const t = (req.query as Record<string, unknown> | undefined)?.access_token;
-        if (typeof t === 'string') given = t;
-      }
-      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-        reply
-          .code(401)
-          .header('www-authenticate', 'Bearer realm="lwm2m-bootstrap"')
-          .send({
-            error: 'Unauthorized',
-            message:
-              given === undefined
-                ? 'this API needs an "Authorization: Bearer <token>" header'
-                : 'wrong bearer token',
-          });
-        return reply;
-      }
-    });
-  }
+  const http = new HttpRequestCounter('lwm2m_bootstrap_http_requests_total');
 
   app.addHook('onResponse', async (req, reply) => {
     http.record(req.method, reply.statusCode);
   });
-
-  app.setErrorHandler((err, req, reply) => {
-    const { status, body, internal } = errorToJson(err);
-    if (internal) req.log.error({ err }, 'request failed');
-    return reply.code(status).send(body);
-  });
-
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({
-      error: 'NotFound',
-      message: `no route for ${req.method} ${req.url.split('?', 1)[0]}`,
-    }),
-  );
 
   app.addHook('preClose', async () => {
     unsubscribe();
@@ -249,7 +151,11 @@ export function createRestApi(
         samples: [{ value: hub.size }],
       },
       http.metric(),
-      ...statsMetrics(server.stats()),
+      ...statsMetrics(server.stats(), {
+        prefix: 'lwm2m_bootstrap_',
+        subject: 'Bootstrap server',
+        gauges: new Set(['sessions']),
+      }),
     ]);
     return reply.type(METRICS_CONTENT_TYPE).send(text);
   });

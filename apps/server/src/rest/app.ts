@@ -15,16 +15,12 @@
  * Errors are JSON `{ "error", "message", "coapCode"? }` (http-errors.ts). With `token` set, every
  * `/api/*` and `/metrics` request needs `Authorization: Bearer <token>`; `/api/events` also takes
  * `?access_token=<token>`, since browsers' EventSource cannot set headers. `/health` stays open.
+ * The token check, error answers and 404s are app-kit's `createRestApp`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import { createRestApp, SseHub } from '@lwm2m-ts/app-kit';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { registerClientRoutes } from './clients-routes.js';
-import { errorToJson, RestError } from './http-errors.js';
+import { clientAnswerError, RestError } from './http-errors.js';
 import { objectModelToJson } from './json-shapes.js';
 import {
   formatMetrics,
@@ -36,7 +32,7 @@ import {
 import { parseDecimalId, type Query, queryParam } from './request-params.js';
 import { registerSecurityRoutes } from './security-routes.js';
 import type { RestApiServer } from './server-api.js';
-import { SseHub } from './sse.js';
+import { type SseEventName, streamServerEvents } from './sse.js';
 
 export interface RestApiOptions {
   /** Bearer token every `/api/*` and `/metrics` request must carry; none: open. */
@@ -49,92 +45,29 @@ export interface RestApiOptions {
   readonly bodyLimit?: number | undefined;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Compares in time independent of where the strings differ (both are hashed to 32 bytes). */
-function tokenMatches(given: string, expected: Buffer): boolean {
-  return timingSafeEqual(digest(given), expected);
-}
-
-/**
- * Whether a request needs the token: decided on the route it matched (so an encoded path such as
- * `/%61pi/clients` cannot slip past), and on unmatched URLs too; `/health` and any other route
- * outside `/api` and `/metrics` stay open.
- */
-function needsAuth(route: string | undefined): boolean {
-  if (route === undefined) return true;
-  return route === '/api' || route.startsWith('/api/') || route === '/metrics';
-}
-
 export function createRestApi(
   server: RestApiServer,
   options: RestApiOptions = {},
 ): FastifyInstance {
-  const app = (
-    options.logger === undefined
-      ? Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 })
-      : Fastify({ loggerInstance: options.logger, bodyLimit: options.bodyLimit ?? 1024 * 1024 })
-  ) as FastifyInstance;
-
-  const hub = new SseHub(server, {
-    heartbeatMs: options.sseHeartbeatMs ?? 15_000,
-    onError: (err, where) => app.log.warn({ err }, `${where} failed`),
+  const app = createRestApp({
+    token: options.token,
+    realm: 'lwm2m-server',
+    logger: options.logger,
+    bodyLimit: options.bodyLimit,
+    mapError: clientAnswerError,
   });
+  const hub = new SseHub<SseEventName>({ heartbeatMs: options.sseHeartbeatMs ?? 15_000 });
+  const unsubscribe = streamServerEvents(server, hub, (err, where) =>
+    app.log.warn({ err }, `${where} failed`),
+  );
   const httpCounter = new HttpRequestCounter();
-
-  if (options.token !== undefined && options.token !== '') {
-    const expected = digest(options.token);
-    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const route = req.routeOptions.url;
-      if (!needsAuth(route)) return;
-      const header = req.headers.authorization;
-      let given: string | undefined;
-      if (typeof header === 'string' && /^Bearer /i.test(header)) given = header.slice(7).trim();
-      if (given === undefined && route === '/api/events') {
-        const q = req.query as Query | undefined;
-        const t = q?.access_token;
-        if (typeof t === 'string') given = t;
-      }
-      if (given === undefined || !tokenMatches(given, expected)) {
-        reply
-          .code(401)
-          .header('www-authenticate', 'Bearer realm="lwm2m-server"')
-          .send({
-            error: 'Unauthorized',
-            message:
-              given === undefined
-                ? 'this API needs an "Authorization: Bearer <token>" header'
-                : 'wrong bearer token',
-          });
-        return reply;
-      }
-    });
-  }
 
   app.addHook('onResponse', async (req, reply) => {
     httpCounter.record(req.method, reply.statusCode);
   });
 
-  app.setErrorHandler((err, req, reply) => {
-    const { status, body, internal } = errorToJson(err);
-    if (internal) req.log.error({ err }, 'request failed');
-    if (err instanceof RestError && status === 405) {
-      const allow = /\(allowed: ([^)]*)\)/.exec(err.message)?.[1];
-      if (allow) reply.header('allow', allow);
-    }
-    return reply.code(status).send(body);
-  });
-
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({
-      error: 'NotFound',
-      message: `no route for ${req.method} ${req.url.split('?', 1)[0]}`,
-    }),
-  );
-
   app.addHook('preClose', async () => {
+    unsubscribe();
     hub.close();
   });
 

@@ -101,6 +101,7 @@ function methodNotAllowed(method: string, what: string, allow: string): RestErro
     405,
     'MethodNotAllowed',
     `${method} is not allowed on ${what} (allowed: ${allow})`,
+    { allow },
   );
 }
 

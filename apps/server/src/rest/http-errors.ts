@@ -1,12 +1,6 @@
-import {
-  LwM2mError,
-  type ResponseCode,
-  ResponseCode as ResponseCodes,
-  responseCodeToHttpStatus,
-} from '@lwm2m-ts/core';
-
 /**
- * The JSON of every error answer:
+ * The server's error answers (`createRestApp` in app-kit does the common part). The JSON of
+ * every error answer:
  * `{ "error": "<name>", "message": "...", "coapCode"?: "4.04" }`.
  *
  * `error` is, by where the failure comes from:
@@ -18,24 +12,18 @@ import {
  * - `BadRequest`, `NotFound`, `Unauthorized`, `MethodNotAllowed`, `UnsupportedMediaType`,
  *   `PayloadTooLarge` or `InternalError` for HTTP-level failures.
  */
-export interface ErrorJson {
-  readonly error: string;
-  readonly message: string;
-  readonly coapCode?: string;
-}
+import {
+  type ErrorAnswer,
+  type ErrorMapper,
+  errorToJson as toErrorAnswer,
+} from '@lwm2m-ts/app-kit';
+import {
+  type ResponseCode,
+  ResponseCode as ResponseCodes,
+  responseCodeToHttpStatus,
+} from '@lwm2m-ts/core';
 
-/** An HTTP-level failure of the REST layer itself. */
-export class RestError extends Error {
-  readonly status: number;
-  readonly code: string;
-
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'RestError';
-    this.status = status;
-    this.code = code;
-  }
-}
+export { type ErrorJson, RestError } from '@lwm2m-ts/app-kit';
 
 const CODE_NAMES = new Map<string, string>(
   Object.entries(ResponseCodes).map(([name, code]) => [code, name]),
@@ -59,58 +47,21 @@ export class ClientAnswerError extends Error {
   }
 }
 
-const HTTP_NAMES: Readonly<Record<number, string>> = {
-  400: 'BadRequest',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'NotFound',
-  405: 'MethodNotAllowed',
-  406: 'NotAcceptable',
-  413: 'PayloadTooLarge',
-  415: 'UnsupportedMediaType',
-};
-
-/** Status and JSON body for any error thrown while handling a request. */
-export function errorToJson(err: unknown): { status: number; body: ErrorJson; internal: boolean } {
-  if (err instanceof RestError) {
-    return { status: err.status, body: { error: err.code, message: err.message }, internal: false };
-  }
-  if (err instanceof ClientAnswerError) {
-    return {
-      status: responseCodeToHttpStatus(err.coapCode),
-      body: {
-        error: CODE_NAMES.get(err.coapCode) ?? 'ClientError',
-        message: err.message,
-        coapCode: err.coapCode,
-      },
-      internal: false,
-    };
-  }
-  if (err instanceof LwM2mError) {
-    return {
-      status: err.httpStatus,
-      body: { error: err.name, message: err.message, coapCode: err.coapCode },
-      internal: err.httpStatus >= 500 && err.coapCode === '5.00',
-    };
-  }
-  // Fastify's own errors (bad JSON, wrong content type, body too large, validation) carry a 4xx.
-  const e = err as { statusCode?: unknown; message?: unknown; validation?: unknown };
-  if (typeof e === 'object' && e !== null) {
-    const status = typeof e.statusCode === 'number' ? e.statusCode : e.validation ? 400 : 0;
-    if (status >= 400 && status < 500) {
-      return {
-        status,
+/** The device's refusal: the HTTP status of its CoAP code, the code's name as `error`. */
+export const clientAnswerError: ErrorMapper = (err) =>
+  err instanceof ClientAnswerError
+    ? {
+        status: responseCodeToHttpStatus(err.coapCode),
         body: {
-          error: HTTP_NAMES[status] ?? 'BadRequest',
-          message: typeof e.message === 'string' ? e.message : 'bad request',
+          error: CODE_NAMES.get(err.coapCode) ?? 'ClientError',
+          message: err.message,
+          coapCode: err.coapCode,
         },
         internal: false,
-      };
-    }
-  }
-  return {
-    status: 500,
-    body: { error: 'InternalError', message: 'internal error (see the server log)' },
-    internal: true,
-  };
+      }
+    : undefined;
+
+/** Status and JSON body for any error thrown while handling a request. */
+export function errorToJson(err: unknown): ErrorAnswer {
+  return toErrorAnswer(err, clientAnswerError);
 }

@@ -1,0 +1,338 @@
+/** The server's security store: PSK (and no-sec) entries per endpoint. */
+import { useCallback, useEffect, useId, useState } from 'preact/hooks';
+import { api } from './api';
+import { type ErrorWords, errorWords } from './errors';
+import type { SecurityEntry } from './model';
+import { checkSecurityForm, EMPTY_FORM, type SecurityForm } from './security';
+import { OutcomeText, useAction } from './ui';
+import { bytesToHex } from './values';
+
+function Field(props: {
+  label: string;
+  error: string | undefined;
+  hint?: string;
+  children: (id: string, describedBy: string | undefined) => preact.ComponentChildren;
+}) {
+  const id = useId();
+  const describedBy = [props.hint ? `${id}-hint` : '', props.error ? `${id}-err` : '']
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      {props.children(id, describedBy || undefined)}
+      {props.hint && (
+        <small id={`${id}-hint`} class="hint">
+          {props.hint}
+        </small>
+      )}
+      {props.error && (
+        <small id={`${id}-err`} class="field-error">
+          {props.error}
+        </small>
+      )}
+    </div>
+  );
+}
+
+function EntryForm(props: {
+  initial: SecurityForm;
+  editing: boolean;
+  onSaved: (message: string) => void;
+  onCancel: () => void;
+}) {
+  const [form, setForm] = useState(props.initial);
+  const [tried, setTried] = useState(false);
+  const [outcome, run] = useAction();
+  const checked = checkSecurityForm(form);
+  const errors = tried && !checked.ok ? checked.errors : {};
+  const set = (patch: Partial<SecurityForm>) => setForm((f) => ({ ...f, ...patch }));
+  return (
+    <form
+      class="panel stack entry-form"
+      aria-labelledby="entry-form-title"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setTried(true);
+        if (!checked.ok) return;
+        const ok = await run('Saving…', async () => {
+          await api.putSecurity(checked.entry);
+          return `Saved the entry of ${checked.entry.endpoint}.`;
+        });
+        if (ok) props.onSaved(`Saved the entry of ${checked.entry.endpoint}.`);
+      }}
+    >
+      <h2 id="entry-form-title">{props.editing ? `Edit ${props.initial.endpoint}` : 'Add an entry'}</h2>
+      <Field label="Endpoint" error={errors.endpoint}>
+        {(id, d) => (
+          <input
+            id={id}
+            type="text"
+            autocomplete="off"
+            value={form.endpoint}
+            readOnly={props.editing}
+            aria-describedby={d}
+            aria-invalid={errors.endpoint ? 'true' : undefined}
+            onInput={(e) => set({ endpoint: e.currentTarget.value })}
+          />
+        )}
+      </Field>
+      <fieldset class="inline-choices">
+        <legend>Security mode</legend>
+        <label class="inline">
+          <input
+            type="radio"
+            name="mode"
+            value="psk"
+            checked={form.mode === 'psk'}
+            onChange={() => set({ mode: 'psk' })}
+          />
+          <span>Pre-shared key (DTLS)</span>
+        </label>
+        <label class="inline">
+          <input
+            type="radio"
+            name="mode"
+            value="nosec"
+            checked={form.mode === 'nosec'}
+            onChange={() => set({ mode: 'nosec' })}
+          />
+          <span>No security (plain CoAP)</span>
+        </label>
+      </fieldset>
+      {form.mode === 'psk' && (
+        <>
+          <Field label="PSK identity" error={errors.identity}>
+            {(id, d) => (
+              <input
+                id={id}
+                type="text"
+                autocomplete="off"
+                spellcheck={false}
+                value={form.identity}
+                aria-describedby={d}
+                aria-invalid={errors.identity ? 'true' : undefined}
+                onInput={(e) => set({ identity: e.currentTarget.value })}
+              />
+            )}
+          </Field>
+          <Field label="Key (hex)" error={errors.key} hint="The shared secret, two hex digits per byte.">
+            {(id, d) => (
+              <span class="inline">
+                <input
+                  id={id}
+                  type="text"
+                  autocomplete="off"
+                  spellcheck={false}
+                  class="mono"
+                  value={form.key}
+                  aria-describedby={d}
+                  aria-invalid={errors.key ? 'true' : undefined}
+                  onInput={(e) => set({ key: e.currentTarget.value })}
+                />
+                <button
+                  type="button"
+                  class="small"
+                  onClick={() => set({ key: bytesToHex(crypto.getRandomValues(new Uint8Array(16))) })}
+                >
+                  Random key
+                </button>
+              </span>
+            )}
+          </Field>
+        </>
+      )}
+      <div class="buttons">
+        <button type="submit" class="primary" disabled={outcome.kind === 'busy'}>
+          {props.editing ? 'Save changes' : 'Add entry'}
+        </button>
+        {props.editing && (
+          <button type="button" onClick={props.onCancel}>
+            Cancel
+          </button>
+        )}
+        <OutcomeText outcome={outcome} />
+      </div>
+    </form>
+  );
+}
+
+function EntryRow(props: { entry: SecurityEntry; onEdit: () => void; onDeleted: () => void }) {
+  const { entry } = props;
+  const [showKey, setShowKey] = useState(false);
+  const [confirm, setConfirm] = useState(false);
+  const [outcome, run] = useAction();
+  return (
+    <tr data-endpoint={entry.endpoint}>
+      <th scope="row" data-label="Endpoint">
+        {entry.endpoint}
+      </th>
+      <td data-label="Mode">{entry.mode === 'psk' ? 'PSK' : 'no security'}</td>
+      <td data-label="Identity">{entry.identity ?? '—'}</td>
+      <td data-label="Key" class="mono">
+        {entry.key === undefined ? (
+          '—'
+        ) : (
+          <>
+            {showKey ? entry.key : '•'.repeat(Math.min(16, entry.key.length / 2))}{' '}
+            <button
+              type="button"
+              class="small"
+              aria-pressed={showKey}
+              aria-label={`${showKey ? 'Hide' : 'Show'} the key of ${entry.endpoint}`}
+              onClick={() => setShowKey(!showKey)}
+            >
+              {showKey ? 'Hide' : 'Show'}
+            </button>
+          </>
+        )}
+      </td>
+      <td data-label="Actions">
+        <div class="action-buttons">
+          <button type="button" class="small" aria-label={`Edit ${entry.endpoint}`} onClick={props.onEdit}>
+            Edit
+          </button>
+          {!confirm ? (
+            <button
+              type="button"
+              class="small danger"
+              aria-label={`Delete ${entry.endpoint}`}
+              onClick={() => setConfirm(true)}
+            >
+              Delete…
+            </button>
+          ) : (
+            <span class="confirm" role="group" aria-label={`Confirm deleting ${entry.endpoint}`}>
+              <button
+                type="button"
+                class="small danger"
+                onClick={async () => {
+                  setConfirm(false);
+                  const ok = await run('Deleting…', async () => {
+                    await api.deleteSecurity(entry.endpoint);
+                    return 'Deleted.';
+                  });
+                  if (ok) props.onDeleted();
+                }}
+              >
+                Yes, delete
+              </button>
+              <button type="button" class="small" onClick={() => setConfirm(false)}>
+                Keep it
+              </button>
+            </span>
+          )}
+        </div>
+        <OutcomeText outcome={outcome} />
+      </td>
+    </tr>
+  );
+}
+
+export function SecurityPage() {
+  const [entries, setEntries] = useState<SecurityEntry[] | undefined>(undefined);
+  const [error, setError] = useState<ErrorWords | undefined>(undefined);
+  const [editing, setEditing] = useState<SecurityForm | undefined>(undefined);
+  // A new key remounts the form with fresh fields (after a save, an edit, a cancel).
+  const [formKey, setFormKey] = useState(0);
+  const [notice, setNotice] = useState('');
+  const edit = (f: SecurityForm | undefined) => {
+    setEditing(f);
+    setFormKey((k) => k + 1);
+  };
+  const load = useCallback(() => {
+    api.security().then(
+      (list) => {
+        setEntries([...list].sort((a, b) => a.endpoint.localeCompare(b.endpoint)));
+        setError(undefined);
+      },
+      (err) => setError(errorWords(err)),
+    );
+  }, []);
+  useEffect(() => {
+    document.title = 'Security · LwM2M server';
+    load();
+  }, [load]);
+
+  return (
+    <section class="page" aria-labelledby="security-title">
+      <div class="page-head">
+        <h1 id="security-title" tabIndex={-1}>
+          Security
+        </h1>
+        {entries && (
+          <p class="counts">
+            <strong>{entries.length}</strong> entr{entries.length === 1 ? 'y' : 'ies'}
+          </p>
+        )}
+      </div>
+      <p class="muted">
+        The credentials devices must present to register over DTLS, by endpoint name. An endpoint
+        with no entry may register over plain CoAP.
+      </p>
+      {error && (
+        <div class="notice notice-error" role="alert">
+          <strong>The entries could not be loaded: {error.title}</strong>
+          <div>
+            <button type="button" onClick={load}>
+              Try again
+            </button>
+          </div>
+        </div>
+      )}
+      <p class="notice-line" role="status">
+        {notice}
+      </p>
+      <div class="security-layout">
+        <div>
+          {entries !== undefined && entries.length === 0 && <p class="empty">No entries yet.</p>}
+          {entries !== undefined && entries.length > 0 && (
+            <table class="entries">
+              <caption class="visually-hidden">Security entries</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Endpoint</th>
+                  <th scope="col">Mode</th>
+                  <th scope="col">Identity</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {entries.map((e) => (
+                  <EntryRow
+                    key={e.endpoint}
+                    entry={e}
+                    onEdit={() =>
+                      edit({
+                        endpoint: e.endpoint,
+                        mode: e.mode,
+                        identity: e.identity ?? '',
+                        key: e.key ?? '',
+                      })
+                    }
+                    onDeleted={() => {
+                      setNotice(`Deleted the entry of ${e.endpoint}.`);
+                      load();
+                    }}
+                  />
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+        <EntryForm
+          key={formKey}
+          initial={editing ?? EMPTY_FORM}
+          editing={editing !== undefined}
+          onSaved={(message) => {
+            setNotice(message);
+            edit(undefined);
+            load();
+          }}
+          onCancel={() => edit(undefined)}
+        />
+      </div>
+    </section>
+  );
+}
