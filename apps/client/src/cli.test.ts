@@ -9,6 +9,7 @@ import { decodeValues } from '@lwm2m-ts/codecs';
 import { ContentFormat } from '@lwm2m-ts/core';
 import { type ProcessHandle, runProcess, startProcess, stopAll } from '@lwm2m-ts/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeBootstrapServer, provision } from './test-bootstrap-server.js';
 import { queryOf, TestServer } from './test-server.js';
 
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,6 +72,23 @@ describe('lwm2m-client CLI', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain('--help');
+  });
+
+  it('--bootstrap without --server: bootstraps, then registers with the account it got', async () => {
+    const s = await server();
+    const bs = await FakeBootstrapServer.start();
+    bs.script = provision(s, 101, 45);
+    try {
+      const proc = await start(['--bootstrap', bs.uri, '--endpoint', 'cli-bs-1', '--no-console']);
+      expect(proc.stdout()).toContain(`bootstrapped cli-bs-1 from ${bs.uri}\n`);
+      expect(REGISTERED.exec(proc.stdout())![0]).toBe(`registered cli-bs-1 at ${s.uri} as /rd/1\n`);
+      expect(bs.bootstrapRequests()[0]!.query).toEqual(['ep=cli-bs-1']);
+      expect(queryOf(s.registers()[0]!).get('lt')).toBe('45');
+      proc.proc.kill('SIGTERM');
+      expect(await exitsWithin(proc, 10_000), proc.output()).toEqual({ code: 0, signal: null });
+    } finally {
+      await bs.close();
+    }
   });
 
   it('registers, takes set and send on stdin, de-registers on SIGTERM and exits 0', async () => {

@@ -14,6 +14,7 @@ import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { type ClientLogger, LwM2mClient } from './client.js';
 import { type ClientConfig, ConfigError, parseConfig, USAGE } from './config.js';
 import { ClientConsole } from './console.js';
+import { runFleetCommand } from './fleet-command.js';
 import { InstanceObject } from './instance-object.js';
 import type { ObjectEnabler } from './object-enabler.js';
 
@@ -30,7 +31,9 @@ export interface CliContext {
 export type Command = (ctx: CliContext) => Promise<number>;
 
 /** `lwm2m-client <name> …`; the fleet simulator registers here. */
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  fleet: (ctx) => runFleetCommand(ctx.argv, ctx),
+};
 
 /** Objects the built-in ones do not cover, loaded with --models. */
 const BUILTIN_IDS = new Set([0, 1, 2, 3, 4, 5, 6, 3300, 3303]);
@@ -109,16 +112,28 @@ export async function runClient(ctx: CliContext): Promise<number> {
     endpoint: config.endpoint,
     lwm2mVersion: config.lwm2m,
     versionFallback: config.versionFallback,
-    server: {
-      uri: config.server,
-      ...(config.pskIdentity !== undefined &&
-        config.pskKey !== undefined && {
-          psk: { identity: config.pskIdentity, key: config.pskKey },
-        }),
-      lifetime: config.lifetime,
-      queueMode: config.queue,
-      ...(config.awakeTime !== undefined && { awakeTime: config.awakeTime }),
-    },
+    ...(config.server !== undefined && {
+      server: {
+        uri: config.server,
+        ...(config.pskIdentity !== undefined &&
+          config.pskKey !== undefined && {
+            psk: { identity: config.pskIdentity, key: config.pskKey },
+          }),
+        lifetime: config.lifetime,
+        queueMode: config.queue,
+        ...(config.awakeTime !== undefined && { awakeTime: config.awakeTime }),
+      },
+    }),
+    ...(config.bootstrap !== undefined && {
+      bootstrap: {
+        uri: config.bootstrap,
+        ...(config.bsPskIdentity !== undefined &&
+          config.bsPskKey !== undefined && {
+            psk: { identity: config.bsPskIdentity, key: config.bsPskKey },
+          }),
+        pack: config.bootstrapPack,
+      },
+    }),
     registry: models.registry,
     objects,
     local: {
@@ -150,6 +165,14 @@ export async function runClient(ctx: CliContext): Promise<number> {
   client.on('retry', (r) =>
     ctx.stderr.write(
       `lwm2m-client: Register failed (${r.error.message}); retrying in ${(r.delay / 1000).toFixed(1)} s\n`,
+    ),
+  );
+  client.on('bootstrapFinished', (b) => print(`bootstrapped ${client.endpointName} from ${b.uri}`));
+  client.on('bootstrapFailed', (b) =>
+    ctx.stderr.write(
+      `lwm2m-client: bootstrap from ${b.uri} failed (${b.reason})${
+        b.willRetry ? `; retrying in ${((b.delay ?? 0) / 1000).toFixed(1)} s` : ''
+      }\n`,
     ),
   );
   client.on('sleeping', () => print('sleeping'));

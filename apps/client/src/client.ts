@@ -7,8 +7,15 @@
  * exchanges (queue-mode.ts).
  *
  * The server's URI and credentials are read from the Security object (0) and the lifetime and
- * binding from the Server object (1) when they are needed, so that writes to them (and a
- * bootstrap, later) take effect; the `server` options only fill those objects at construction.
+ * binding from the Server object (1) when they are needed, so that writes to them and a
+ * bootstrap take effect; the `server` options only fill those objects at construction.
+ *
+ * Bootstrap (bootstrap-engine.ts, Core TS 1.2 §6.1): with a bootstrap-server account (the
+ * `bootstrap` option puts one at /0/0), the client bootstraps when it has no usable server
+ * account, when its registration fails for good and /1/x/16 (Bootstrap on Registration Failure,
+ * default true) says so, when a server executes /1/x/9 (Bootstrap-Request Trigger: the client
+ * de-registers first), or on `bootstrap()`; then it registers with the account it was given.
+ * Only one socket is open at a time: the server's is closed before the bootstrap server's opens.
  */
 import { EventEmitter } from 'node:events';
 import type { CoapRequest, Peer, RequestHandler } from '@lwm2m-ts/coap';
@@ -20,6 +27,7 @@ import {
   type LwM2mNode,
   LwM2mPath,
   type LwM2mResource,
+  MethodNotAllowedError,
   NotFoundError,
   parseAttributeQuery,
   type ResponseCode,
@@ -29,7 +37,16 @@ import {
 } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { AttributeStore, attributeTargetInfo, type DefaultPeriods } from './attribute-store.js';
-import { checkRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.js';
+import { Backoff, checkRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.js';
+import {
+  BootstrapAbortedError,
+  BootstrapEngine,
+  type BootstrapFailedEvent,
+  type BootstrapFinishedEvent,
+  type BootstrapResult,
+  type BootstrapStartedEvent,
+  type BootstrapTrigger,
+} from './bootstrap-engine.js';
 import { defaultObjects } from './default-objects.js';
 import { createDmHandler } from './dm-handler.js';
 import { InstanceObject, type ResourceInput, toResource } from './instance-object.js';
@@ -41,7 +58,9 @@ import { QueueModeGate } from './queue-mode.js';
 import {
   NotRegisteredError,
   type Registration,
+  RegistrationAbortedError,
   RegistrationEngine,
+  RegistrationFailedError,
   type RegistrationFailure,
   type RetryInfo,
   type UpdateInfo,
@@ -55,12 +74,20 @@ import {
   sendPaths,
 } from './send.js';
 import {
+  readBootstrapAccount,
   readSecuritySettings,
   readServerSettings,
   ServerResource,
   type ServerSettings,
+  usableAccounts,
 } from './server-account.js';
-import { type PskCredentials, Transport, type TransportCoapOptions } from './transport.js';
+import {
+  InvalidServerUriError,
+  type PskCredentials,
+  parseServerUri,
+  Transport,
+  type TransportCoapOptions,
+} from './transport.js';
 
 const LOCAL: RequestOrigin = Object.freeze({ kind: 'local' });
 
@@ -90,6 +117,25 @@ export interface ClientServerOptions {
   readonly retry?: Partial<RetryPolicy>;
 }
 
+/** The bootstrap server (Core TS 1.2 §6.1), kept as the bootstrap-server account at /0/0. */
+export interface ClientBootstrapOptions {
+  /** `coap://host:port` (NoSec) or `coaps://host:port` (PSK); bootstrap servers use 5783/5784. */
+  readonly uri: string;
+  /** Required for coaps://: the PSK toward the bootstrap server. */
+  readonly psk?: PskCredentials;
+  /** Client Hold Off Time (/0/0/11): seconds to wait before a client-initiated bootstrap. Default 0. */
+  readonly holdOffSeconds?: number;
+  /** LwM2M 1.2 Bootstrap-Pack-Request (`GET /bspack`) instead of the Bootstrap-Request. Default false. */
+  readonly pack?: boolean;
+  /**
+   * How long one attempt may take from the Bootstrap-Request to Bootstrap-Finish, in ms; past it
+   * the changes are undone. Default 247 000 (EXCHANGE_LIFETIME).
+   */
+  readonly timeout?: number;
+  /** Attempts and waits when the bootstrap server is unreachable or answers 5.xx (see backoff.ts). */
+  readonly retry?: Partial<RetryPolicy>;
+}
+
 export interface LwM2mClientOptions {
   /** Endpoint Client Name (`ep`). */
   readonly endpoint: string;
@@ -97,7 +143,10 @@ export interface LwM2mClientOptions {
   readonly lwm2mVersion?: LwM2mVersion;
   /** Register with an older version when the server refuses ours with 4.00. Default false. */
   readonly versionFallback?: boolean;
-  readonly server: ClientServerOptions;
+  /** The LwM2M server account. Optional with `bootstrap`: the bootstrap server provides one. */
+  readonly server?: ClientServerOptions;
+  /** A bootstrap server to get (new) server accounts from. */
+  readonly bootstrap?: ClientBootstrapOptions;
   /** Objects added to the built-in ones; one with the id of a built-in object replaces it. */
   readonly objects?: readonly ObjectEnabler[];
   /** Models for the tree and the built-in objects. Default `ObjectRegistry.withBuiltins()`. */
@@ -112,7 +161,7 @@ export interface LwM2mClientOptions {
   readonly deregisterTimeout?: number;
   /** The Update goes out at lifetime − max(lifetime/10, updateMargin s). Default 1. */
   readonly updateMargin?: number;
-  /** Called when the registration fails for good (where bootstrap will hook in). */
+  /** Called when the registration fails for good (before any bootstrap it leads to). */
   readonly onRegistrationFailure?: (failure: RegistrationFailure) => void;
   readonly logger?: ClientLogger;
 }
@@ -149,6 +198,12 @@ export type ClientEvents = {
   awake: [];
   request: [RequestEvent];
   sent: [SendResult];
+  /** A bootstrap attempt starts (Bootstrap-Request or Bootstrap-Pack-Request). */
+  bootstrapStarted: [BootstrapStartedEvent];
+  /** The bootstrap server's configuration is in force; registering follows. */
+  bootstrapFinished: [BootstrapFinishedEvent];
+  /** A bootstrap attempt failed (its changes undone); `willRetry` when another follows. */
+  bootstrapFailed: [BootstrapFailedEvent];
   error: [Error];
 };
 
@@ -166,20 +221,40 @@ interface DmStack {
 
 type State = 'new' | 'open' | 'closing' | 'closed';
 
+/** The server account the client registers with. */
+interface DmAccount {
+  readonly uri: string;
+  readonly psk?: PskCredentials | undefined;
+  readonly shortServerId: number;
+}
+
+function sameCredentials(a: PskCredentials | undefined, b: PskCredentials | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.identity === b.identity && Buffer.from(a.key).equals(Buffer.from(b.key));
+}
+
 export class LwM2mClient extends EventEmitter<ClientEvents> {
   readonly endpointName: string;
   readonly #options: LwM2mClientOptions;
   readonly #tree: ObjectTree;
   readonly #version: LwM2mVersion;
-  readonly #shortServerId: number;
+  /** The account in use: its Short Server ID (the configured one until an account is chosen). */
+  #shortServerId: number;
   readonly #queueMode: boolean;
   readonly #defaults: { lifetime: number; binding: string; retryPolicy: RetryPolicy };
+  readonly #bootstrapRetry: RetryPolicy;
   readonly #unsubscribeTree: () => void;
   #state: State = 'new';
-  #opening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #transport: Transport | undefined;
+  #account: DmAccount | undefined;
   #serverUri: string;
+  #bootstrapEngine: BootstrapEngine | undefined;
+  /** start()'s work: choose an account (bootstrapping when needed), then register. */
+  #connecting: Promise<RegisteredEvent> | undefined;
+  #connectAbort: AbortController | undefined;
+  /** Why the next start() bootstraps first (Execute /1/x/9, `bootstrap()`, a lost registration). */
+  #pendingTrigger: BootstrapTrigger | undefined;
   #gate: QueueModeGate | undefined;
   #engine: RegistrationEngine | undefined;
   #dm: DmStack | undefined;
@@ -196,34 +271,56 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       throw new InvalidValueError(`lwm2mVersion must be 1.0, 1.1 or 1.2, got ${String(version)}`);
     }
     const server = options.server;
+    const bs = options.bootstrap;
+    if (server === undefined && bs === undefined) {
+      throw new InvalidValueError(
+        'a client needs a server account (server) or a bootstrap server (bootstrap)',
+      );
+    }
     // Fail early on a URI the transport could not use.
-    new URL(server.uri);
-    const lifetime = server.lifetime ?? 300;
+    if (server !== undefined) new URL(server.uri);
+    if (bs !== undefined) {
+      if (parseServerUri(bs.uri).scheme === 'coaps' && bs.psk === undefined) {
+        throw new InvalidServerUriError(
+          `bootstrap server ${bs.uri}: coaps:// needs a PSK identity and key (bootstrap.psk)`,
+        );
+      }
+      const holdOff = bs.holdOffSeconds ?? 0;
+      if (!(Number.isInteger(holdOff) && holdOff >= 0)) {
+        throw new InvalidValueError(
+          `bootstrap.holdOffSeconds must be a whole number of seconds, got ${holdOff}`,
+        );
+      }
+    }
+    const lifetime = server?.lifetime ?? 300;
     if (!(Number.isInteger(lifetime) && lifetime >= 0)) {
       throw new InvalidValueError(`lifetime must be a whole number of seconds, got ${lifetime}`);
     }
     this.endpointName = options.endpoint;
     this.#options = options;
     this.#version = version;
-    this.#shortServerId = server.shortServerId ?? 1;
-    this.#queueMode = server.queueMode ?? false;
-    this.#serverUri = server.uri;
+    this.#shortServerId = server?.shortServerId ?? 1;
+    this.#queueMode = server?.queueMode ?? false;
+    this.#serverUri = server?.uri ?? '';
     this.#defaults = {
       lifetime,
-      binding: (server.binding ?? 'U').replace(/Q/g, '') || 'U',
-      retryPolicy: checkRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...server.retry }),
+      binding: (server?.binding ?? 'U').replace(/Q/g, '') || 'U',
+      retryPolicy: checkRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...server?.retry }),
     };
+    this.#bootstrapRetry = checkRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...bs?.retry });
     const registry = options.registry ?? ObjectRegistry.withBuiltins();
     this.#tree = new ObjectTree(registry);
     const builtins = defaultObjects({
       endpoint: options.endpoint,
       lwm2mVersion: version,
-      serverUri: server.uri,
+      serverUri: server?.uri,
       shortServerId: this.#shortServerId,
       lifetime,
       binding: this.#defaults.binding,
       queueMode: this.#queueMode,
-      psk: server.psk,
+      psk: server?.psk,
+      bootstrap: bs && { uri: bs.uri, psk: bs.psk, holdOffSeconds: bs.holdOffSeconds },
+      currentAccount: () => this.#account ?? (server && { uri: server.uri, psk: server.psk }),
       registry,
       serverHooks: {
         // Core TS 1.2 Appendix E.2 /1/x/8: "the LwM2M Client MUST perform an Update".
@@ -231,6 +328,16 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
         onDisable: (_ssid, seconds) => {
           // The response to Execute goes first; then De-register and stay away.
           setImmediate(() => this.#disable(seconds));
+        },
+        // Core TS 1.2 Appendix E.2 /1/x/9: "the LwM2M Client MUST initiate a Client Initiated
+        // Bootstrap". The 2.04 goes first; then De-register, bootstrap, register.
+        onBootstrapRequestTrigger: async () => {
+          if ((await readBootstrapAccount(this.#tree)) === undefined) {
+            throw new MethodNotAllowedError('this client has no bootstrap-server account');
+          }
+          setImmediate(() => {
+            this.#bootstrapNow('server').catch((err: Error) => this.#reportError(err));
+          });
         },
       },
     });
@@ -241,6 +348,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     }
     for (const e of options.objects ?? []) this.#tree.add(e);
     this.#unsubscribeTree = this.#tree.onChange((paths) => this.#onTreeChange(paths));
+    // Checks the bootstrap options (Bootstrap-Pack needs 1.2) now rather than at the first use.
+    if (bs !== undefined) this.#bootstrapper();
   }
 
   /** The client's objects. */
@@ -283,12 +392,28 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     if (this.#state === 'closing' || this.#state === 'closed') {
       throw new ClientClosedError('the client is closed');
     }
-    this.#opening ??= this.#open().catch((err: unknown) => {
-      this.#opening = undefined;
-      throw err;
-    });
-    await this.#opening;
-    return this.#event(await this.#engine!.start());
+    if (this.#state === 'new') this.#state = 'open';
+    const reg = this.#engine?.registration;
+    if (reg !== undefined && this.#pendingTrigger === undefined) return this.#event(reg);
+    if (this.#connecting === undefined) {
+      const p = this.#connect();
+      this.#connecting = p;
+      const clear = () => {
+        if (this.#connecting === p) this.#connecting = undefined;
+      };
+      p.then(clear, clear);
+    }
+    return this.#connecting;
+  }
+
+  /**
+   * Bootstraps now, as Execute /1/x/9 does: de-registers (when registered), runs a
+   * client-initiated bootstrap, then registers with the account it provided. Resolves with the
+   * new registration; rejects with `BootstrapFailedError` when the bootstrap failed for good:
+   * the old configuration is kept, and `start()` registers with it again.
+   */
+  bootstrap(): Promise<RegisteredEvent> {
+    return this.#bootstrapNow('manual');
   }
 
   /**
@@ -410,6 +535,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
    * `start()` registers again.
    */
   async deregister(): Promise<boolean> {
+    // A start() in progress (registering or bootstrapping) stops too.
+    this.#connectAbort?.abort();
     const engine = this.#engine;
     if (engine === undefined) return false;
     this.#dm?.observations.cancelAll();
@@ -424,7 +551,111 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
 
   // ---------------------------------------------------------------------------------------------
 
-  async #open(): Promise<void> {
+  /**
+   * start()'s work: registers with the server account in use, bootstrapping first when there is
+   * none (or a bootstrap was asked for), and again when the registration fails for good and
+   * /1/x/16 says so.
+   */
+  async #connect(): Promise<RegisteredEvent> {
+    const abort = new AbortController();
+    this.#connectAbort = abort;
+    const signal = abort.signal;
+    let trigger = this.#pendingTrigger;
+    this.#pendingTrigger = undefined;
+    /** Rounds of bootstrap → registration failure → bootstrap are spaced by the back-off. */
+    let rounds: Backoff | undefined;
+    let bootstrapped = false;
+    try {
+      for (;;) {
+        this.#checkRunning(signal);
+        if (trigger === undefined) {
+          const account = await this.#chooseAccount();
+          this.#checkRunning(signal);
+          if (account === undefined) {
+            trigger = 'no-account';
+          } else {
+            await this.#connectTo(account);
+            this.#checkRunning(signal);
+            try {
+              return this.#event(await this.#engine!.start());
+            } catch (err) {
+              if (!(err instanceof RegistrationFailedError) || signal.aborted) throw err;
+              if (!(await this.#bootstrapOnFailure())) throw err;
+              trigger = 'registration-failure';
+              if (bootstrapped) {
+                // What the bootstrap server gave fails too: wait before asking it again.
+                rounds ??= new Backoff(this.#bootstrapRetry);
+                const delay = rounds.next();
+                if (delay === undefined) throw err;
+                await this.#sleep(delay, signal);
+              }
+            }
+          }
+        }
+        try {
+          await this.#runBootstrap(trigger, signal);
+        } catch (err) {
+          if (err instanceof BootstrapAbortedError || signal.aborted) throw err;
+          // A server-initiated bootstrap that failed leaves the old configuration in force:
+          // register with it again when it is usable (`bootstrap()` reports the failure instead).
+          if (trigger !== 'server') throw err;
+          if ((await this.#chooseAccount()) === undefined) throw err;
+          this.#reportError(err as Error);
+        }
+        bootstrapped = true;
+        trigger = undefined;
+      }
+    } catch (err) {
+      if (
+        err instanceof BootstrapAbortedError ||
+        (signal.aborted && !(err instanceof LwM2mError))
+      ) {
+        throw this.#abortedError(err);
+      }
+      throw err;
+    } finally {
+      if (this.#connectAbort === abort) this.#connectAbort = undefined;
+    }
+  }
+
+  #checkRunning(signal: AbortSignal): void {
+    if (this.#state !== 'open') throw new ClientClosedError('the client was closed while starting');
+    if (signal.aborted) throw this.#abortedError(signal.reason);
+  }
+
+  #abortedError(cause: unknown): RegistrationAbortedError {
+    if (cause instanceof RegistrationAbortedError) return cause;
+    return new RegistrationAbortedError(
+      this.#state === 'open' ? 'registration stopped' : 'the client was closed',
+      { cause },
+    );
+  }
+
+  async #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(this.#abortedError(signal.reason));
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * The server account to register with, or undefined when a bootstrap must provide one. Without
+   * a bootstrap-server account it is the account of the configured Short Server ID, and an
+   * unusable one is an error; with one, the account of the Short Server ID in use if usable, else
+   * the first usable one.
+   */
+  async #chooseAccount(): Promise<DmAccount | undefined> {
+    if ((await readBootstrapAccount(this.#tree)) !== undefined) {
+      const { accounts } = await usableAccounts(this.#tree);
+      return accounts.find((a) => a.shortServerId === this.#shortServerId) ?? accounts[0];
+    }
     const security = await readSecuritySettings(this.#tree, this.#shortServerId);
     if (security.mode !== SecurityMode.nosec && security.mode !== SecurityMode.psk) {
       throw new InvalidValueError(
@@ -436,9 +667,27 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
         `/0/${security.instanceId} is in PSK mode without identity and key`,
       );
     }
+    return { uri: security.uri, psk: security.psk, shortServerId: this.#shortServerId };
+  }
+
+  /** Opens the socket to the account's server and its registration engine (kept when the same). */
+  async #connectTo(account: DmAccount): Promise<void> {
+    const current = this.#account;
+    if (
+      this.#transport !== undefined &&
+      this.#engine !== undefined &&
+      current !== undefined &&
+      current.uri === account.uri &&
+      sameCredentials(current.psk, account.psk)
+    ) {
+      this.#account = account;
+      this.#shortServerId = account.shortServerId;
+      return;
+    }
+    await this.#disconnect();
     const transport = new Transport({
-      uri: security.uri,
-      psk: security.psk,
+      uri: account.uri,
+      psk: account.psk,
       local: this.#options.local,
       coap: this.#options.coapOptions,
       logger: this.#options.logger,
@@ -451,16 +700,17 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       await transport.close();
       throw err;
     }
-    if (this.#state !== 'new') {
+    if (this.#state !== 'open') {
       await transport.close();
       throw new ClientClosedError('the client was closed while starting');
     }
     this.#transport = transport;
-    this.#serverUri = security.uri;
-    this.#state = 'open';
+    this.#account = account;
+    this.#shortServerId = account.shortServerId;
+    this.#serverUri = account.uri;
     if (this.#queueMode) {
       this.#gate = new QueueModeGate(transport.socket, {
-        ...(this.#options.server.awakeTime !== undefined && {
+        ...(this.#options.server?.awakeTime !== undefined && {
           awakeTime: this.#options.server.awakeTime,
         }),
         onSleep: () => this.emit('sleeping'),
@@ -504,7 +754,11 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     engine.on('deregistered', (d) =>
       this.emit('deregistered', { endpoint: this.endpointName, ...d }),
     );
-    engine.on('registrationFailed', (f) => this.emit('registrationFailed', f));
+    engine.on('registrationFailed', (f) => {
+      this.emit('registrationFailed', f);
+      // Registering again after a lost registration failed for good (start() handles its own).
+      if (this.#connecting === undefined) void this.#afterRegistrationFailure();
+    });
     engine.on('registrationLost', (l) => this.emit('registrationLost', l));
     engine.on('retry', (r) => this.emit('retry', r));
     engine.on('versionFallback', ({ from, to }) =>
@@ -516,11 +770,101 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     this.#engine = engine;
   }
 
+  /** Closes the server's socket and engine (no De-register: the caller did that if needed). */
+  async #disconnect(): Promise<void> {
+    const engine = this.#engine;
+    const transport = this.#transport;
+    this.#engine = undefined;
+    this.#transport = undefined;
+    this.#account = undefined;
+    this.#dm?.observations.cancelAll();
+    await engine?.close();
+    this.#gate?.dispose();
+    this.#gate = undefined;
+    await transport?.close();
+  }
+
+  /** The bootstrap engine (made at first use, or at construction with `bootstrap`). */
+  #bootstrapper(): BootstrapEngine {
+    if (this.#bootstrapEngine !== undefined) return this.#bootstrapEngine;
+    const bs = this.#options.bootstrap;
+    const port = this.#options.local?.port;
+    const engine = new BootstrapEngine({
+      tree: this.#tree,
+      endpointName: this.endpointName,
+      version: this.#version,
+      pack: bs?.pack ?? false,
+      retryPolicy: this.#bootstrapRetry,
+      // A fixed local port must be free for the server's socket right after the Finish.
+      lingerMs: port !== undefined && port !== 0 ? 0 : 2000,
+      local: this.#options.local,
+      coap: this.#options.coapOptions,
+      logger: this.#options.logger,
+      onError: (err) => this.#reportError(err),
+      ...(bs?.timeout !== undefined && { timeout: bs.timeout }),
+      ...(this.#options.requestTimeout !== undefined && {
+        requestTimeout: this.#options.requestTimeout,
+      }),
+    });
+    engine.on('bootstrapStarted', (e) => this.emit('bootstrapStarted', e));
+    engine.on('bootstrapFinished', (e) => this.emit('bootstrapFinished', e));
+    engine.on('bootstrapFailed', (e) => this.emit('bootstrapFailed', e));
+    this.#bootstrapEngine = engine;
+    return engine;
+  }
+
+  /** Runs a bootstrap with no server socket open (nothing may talk to a server meanwhile). */
+  async #runBootstrap(trigger: BootstrapTrigger, signal: AbortSignal): Promise<BootstrapResult> {
+    const engine = this.#bootstrapper();
+    await this.#disconnect();
+    return engine.run(trigger, signal);
+  }
+
+  /** Whether a registration that failed for good leads to a bootstrap (/1/x/16, default true). */
+  async #bootstrapOnFailure(): Promise<boolean> {
+    if ((await readBootstrapAccount(this.#tree)) === undefined) return false;
+    try {
+      return (await this.#settings()).bootstrapOnRegistrationFailure;
+    } catch {
+      return true;
+    }
+  }
+
+  async #afterRegistrationFailure(): Promise<void> {
+    try {
+      if (this.#state !== 'open' || !(await this.#bootstrapOnFailure())) return;
+      if (this.#state !== 'open' || this.#connecting !== undefined) return;
+      this.#pendingTrigger = 'registration-failure';
+      await this.start();
+    } catch (err) {
+      this.#reportError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** De-register (when registered), bootstrap, register: /1/x/9 and `bootstrap()`. */
+  async #bootstrapNow(trigger: BootstrapTrigger): Promise<RegisteredEvent> {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      throw new ClientClosedError('the client is closed');
+    }
+    if ((await readBootstrapAccount(this.#tree)) === undefined) {
+      throw new InvalidValueError('this client has no bootstrap-server account');
+    }
+    // Stop a start() in progress, and leave the server (the 2.04 to /1/x/9 went out already).
+    this.#connectAbort?.abort();
+    this.#dm?.observations.cancelAll();
+    await this.#engine?.deregister({ timeout: this.#options.deregisterTimeout ?? 5000 });
+    await this.#connecting?.catch(() => {});
+    this.#pendingTrigger = trigger;
+    return this.start();
+  }
+
   async #shutdown(): Promise<void> {
     const wasOpen = this.#state === 'open';
     this.#state = 'closing';
-    // A start() still opening the socket gives up (and closes it) on seeing the state.
-    await this.#opening?.catch(() => {});
+    // A start() in progress gives up (a bootstrap undoes its changes; a socket being opened is
+    // closed on seeing the state).
+    this.#connectAbort?.abort();
+    await this.#bootstrapEngine?.close();
     clearTimeout(this.#disableTimer);
     this.#disableTimer = undefined;
     await this.#dm?.observations.close();
@@ -531,8 +875,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       }
       await engine.close();
     }
-    this.#gate?.dispose();
-    await this.#transport?.close();
+    await this.#connecting?.catch(() => {});
+    await this.#disconnect();
     this.#unsubscribeTree();
     await Promise.all(this.#tree.objectIds().map((id) => closeEnabler(this.#tree.get(id))));
     this.#state = 'closed';
@@ -565,7 +909,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     if (this.#dm?.version === version) return this.#dm;
     void this.#dm?.observations.close();
     const tree = this.#tree;
-    const origin: RequestOrigin = { kind: 'server', shortServerId: this.#shortServerId };
+    const origin = (): RequestOrigin => ({ kind: 'server', shortServerId: this.#shortServerId });
     const attributes = new AttributeStore({ version, defaultPeriods: () => this.#periods });
     const observations = new ObservationManager({
       tree,
@@ -575,7 +919,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     });
     const handler = createDmHandler(tree, {
       version,
-      origin: () => origin,
+      origin,
       observe: (req, ctx, paths, composite, format) => {
         const observation = ctx.observe();
         if (observation === undefined) {
@@ -595,7 +939,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
           paths,
           composite,
           format,
-          origin,
+          origin(),
           own === undefined ? {} : { attributes: own },
         );
       },

@@ -110,9 +110,44 @@ describe('parseConfig', () => {
     [['--endpoint', 'd e'], /not an endpoint name/],
     [['--endpoint', 'd', '--local-address', 'localhostx'], /not an IP address/],
     [['--endpoint', 'd', '--local-port', '70000'], /not a port/],
+    [['--endpoint', 'd', '--bootstrap', 'coaps://h:5784'], /needs --bs-psk-identity/],
+    [['--endpoint', 'd', '--bs-psk-identity', 'i', '--bs-psk-key', '01'], /coaps:\/\/ bootstrap/],
+    [['--endpoint', 'd', '--bootstrap-pack'], /needs --bootstrap/],
+    [['--endpoint', 'd', '--bootstrap', 'coap://h:5783', '--bootstrap-pack'], /--lwm2m 1\.2/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseConfig({ argv })).toThrow(ConfigError);
     expect(() => parseConfig({ argv })).toThrow(message);
+  });
+
+  it('takes a bootstrap server instead of a server, or both', () => {
+    expect(
+      parse([
+        '--endpoint',
+        'd',
+        '--bootstrap',
+        'coaps://127.0.0.1:5784',
+        '--bs-psk-identity',
+        'bs-id',
+        '--bs-psk-key',
+        'a1b2',
+      ]),
+    ).toMatchObject({
+      server: undefined,
+      bootstrap: 'coaps://127.0.0.1:5784',
+      bsPskIdentity: 'bs-id',
+      bsPskKey: new Uint8Array([0xa1, 0xb2]),
+      bootstrapPack: false,
+    });
+    expect(
+      parse(['--endpoint', 'd', '--bootstrap', 'coap://h:5783', '--server', 'coap://dm']).server,
+    ).toBe('coap://dm');
+    expect(
+      parse(['--endpoint', 'd', '--lwm2m', '1.2', '--bootstrap-pack'], {
+        LWM2M_CLIENT_BOOTSTRAP: 'coap://h:5783',
+        LWM2M_CLIENT_SERVER: 'coap://dm',
+      }),
+    ).toMatchObject({ server: 'coap://dm', bootstrap: 'coap://h:5783', bootstrapPack: true });
+    expect(USAGE).toContain('--bootstrap URI');
   });
 
   it('names the variable in errors from the environment', () => {

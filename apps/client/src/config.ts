@@ -10,8 +10,17 @@ import { isLwM2mVersion, type LwM2mVersion } from '@lwm2m-ts/codecs';
 import { parseServerUri } from './transport.js';
 
 export interface ClientConfig {
-  /** `coap://host:port` or `coaps://host:port`. */
-  readonly server: string;
+  /**
+   * `coap://host:port` or `coaps://host:port`; undefined with `--bootstrap` and no `--server`
+   * (the bootstrap server provides the account).
+   */
+  readonly server: string | undefined;
+  /** The bootstrap server, `coap://host:5783` or `coaps://host:5784`. */
+  readonly bootstrap: string | undefined;
+  readonly bsPskIdentity: string | undefined;
+  readonly bsPskKey: Uint8Array | undefined;
+  /** LwM2M 1.2 Bootstrap-Pack-Request instead of the Bootstrap-Request. */
+  readonly bootstrapPack: boolean;
   /** Endpoint Client Name. */
   readonly endpoint: string;
   readonly pskIdentity: string | undefined;
@@ -39,6 +48,7 @@ export const DEFAULTS = Object.freeze({
   lwm2m: '1.1' as LwM2mVersion,
   lifetime: 300,
   queue: false,
+  bootstrapPack: false,
   console: true,
   versionFallback: false,
   verbose: false,
@@ -78,6 +88,10 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'endpoint', flag: 'endpoint', kind: 'endpoint' },
   { key: 'pskIdentity', flag: 'psk-identity', kind: 'string' },
   { key: 'pskKey', flag: 'psk-key', kind: 'hex' },
+  { key: 'bootstrap', flag: 'bootstrap', kind: 'uri' },
+  { key: 'bsPskIdentity', flag: 'bs-psk-identity', kind: 'string' },
+  { key: 'bsPskKey', flag: 'bs-psk-key', kind: 'hex' },
+  { key: 'bootstrapPack', flag: 'bootstrap-pack', kind: 'flag' },
   { key: 'lwm2m', flag: 'lwm2m', kind: 'version' },
   { key: 'lifetime', flag: 'lifetime', kind: 'seconds' },
   { key: 'queue', flag: 'queue', kind: 'flag' },
@@ -98,6 +112,9 @@ export function envName(flag: string): string {
 export const USAGE = `Usage: lwm2m-client [options]
        lwm2m-client <command> [options]     (lwm2m-client <command> --help)
 
+Commands:
+  fleet                   run thousands of simulated devices in this process (load tests)
+
 An LwM2M 1.0–1.2 device: registers to a server over CoAP or CoAP over DTLS (PSK), answers its
 requests from built-in objects (Device, Server, Security, Access Control, Connectivity
 Monitoring, Location, Firmware Update, Temperature, Generic Sensor), and takes commands on an
@@ -109,6 +126,12 @@ flags win over the environment):
   --endpoint NAME         endpoint client name (required)
   --psk-identity ID       PSK identity for coaps://
   --psk-key HEX           PSK key for coaps://, in hex
+  --bootstrap URI         bootstrap server, coap://host:5783 or coaps://host:5784: the client
+                          bootstraps when it has no server account (no --server), when its
+                          registration fails for good, or when a server executes /1/0/9
+  --bs-psk-identity ID    PSK identity toward a coaps:// bootstrap server
+  --bs-psk-key HEX        PSK key toward a coaps:// bootstrap server, in hex
+  --bootstrap-pack        LwM2M 1.2: ask for the whole configuration at once (GET /bspack)
   --lwm2m VERSION         1.0, 1.1 (default) or 1.2
   --version-fallback      register again with an older version when the server refuses with 4.00
   --lifetime SECONDS      registration lifetime (default 300)
@@ -125,7 +148,8 @@ flags win over the environment):
 Console commands: set PATH VALUE, get PATH, send PATH [PATH…], update, objects, register,
 deregister, help, quit.
 
-Prints one line on stdout when registered:
+Prints one line on stdout when registered (and when bootstrapped):
+  bootstrapped dev-1 from coap://127.0.0.1:5783
   registered dev-1 at coap://127.0.0.1:5683 as /rd/<id>
 SIGINT or SIGTERM de-registers and exits (status 0). Bad options exit with status 2.
 `;
@@ -273,6 +297,9 @@ export function parseConfig(input: ParseInput): ParseResult {
     models: [],
     pskIdentity: undefined,
     pskKey: undefined,
+    bootstrap: undefined,
+    bsPskIdentity: undefined,
+    bsPskKey: undefined,
     awakeTime: undefined,
     localAddress: undefined,
     localPort: undefined,
@@ -291,17 +318,40 @@ export function parseConfig(input: ParseInput): ParseResult {
     merged[spec.key] = convert(spec, value, `--${spec.flag}`, 'flag');
   }
 
+  // With a bootstrap server and no server given, the bootstrap server provides the account.
+  const serverGiven = values.server !== undefined || (env[envName('server')] ?? '') !== '';
+  if (merged.bootstrap !== undefined && !serverGiven) merged.server = undefined;
   const config = Object.freeze(merged) as unknown as ClientConfig;
   if (config.endpoint === undefined) {
     throw new ConfigError(`--endpoint is required (or ${envName('endpoint')})`);
   }
-  const secure = config.server.startsWith('coaps:');
+  const secure = config.server?.startsWith('coaps:') ?? false;
   const hasPsk = config.pskIdentity !== undefined || config.pskKey !== undefined;
   if (secure && (config.pskIdentity === undefined || config.pskKey === undefined)) {
     throw new ConfigError(`${config.server}: coaps:// needs --psk-identity and --psk-key`);
   }
   if (!secure && hasPsk) {
-    throw new ConfigError(`--psk-identity/--psk-key need a coaps:// server (got ${config.server})`);
+    throw new ConfigError(
+      `--psk-identity/--psk-key need a coaps:// server (got ${config.server ?? 'none'})`,
+    );
+  }
+  const bsSecure = config.bootstrap?.startsWith('coaps:') ?? false;
+  const hasBsPsk = config.bsPskIdentity !== undefined || config.bsPskKey !== undefined;
+  if (bsSecure && (config.bsPskIdentity === undefined || config.bsPskKey === undefined)) {
+    throw new ConfigError(
+      `${config.bootstrap}: a coaps:// bootstrap server needs --bs-psk-identity and --bs-psk-key`,
+    );
+  }
+  if (!bsSecure && hasBsPsk) {
+    throw new ConfigError(
+      `--bs-psk-identity/--bs-psk-key need a coaps:// bootstrap server (got ${config.bootstrap ?? 'none'})`,
+    );
+  }
+  if (config.bootstrapPack && config.bootstrap === undefined) {
+    throw new ConfigError('--bootstrap-pack needs --bootstrap');
+  }
+  if (config.bootstrapPack && config.lwm2m !== '1.2') {
+    throw new ConfigError('--bootstrap-pack needs --lwm2m 1.2 (Bootstrap-Pack is LwM2M 1.2)');
   }
   if (config.awakeTime !== undefined && !config.queue) {
     throw new ConfigError('--awake-time only applies with --queue');

@@ -1,6 +1,7 @@
 /**
  * The objects a new `LwM2mClient` has unless told otherwise: Security (0) and Server (1) filled
- * from the client's `server` options, Access Control (2), Device (3), Connectivity Monitoring
+ * from the client's `server` options (and, with `bootstrap`, the bootstrap-server account at
+ * /0/0, the server account then at /0/1), Access Control (2), Device (3), Connectivity Monitoring
  * (4), Firmware Update (5), Location (6), Temperature (3303) and Generic Sensor (3300), built
  * with the factories of `objects/`. Objects the user passes replace these by id.
  */
@@ -48,12 +49,29 @@ export interface DefaultObjectsConfig {
    * that version or an older one (Server 1.2 needs LwM2M 1.2; a 1.1 client has Server 1.1).
    */
   readonly lwm2mVersion?: LwM2mVersion;
-  readonly serverUri: string;
+  /** The LwM2M server account; none for a client that gets its account by bootstrap. */
+  readonly serverUri?: string | undefined;
   readonly shortServerId: number;
   readonly lifetime: number;
   readonly binding: string;
   readonly queueMode: boolean;
   readonly psk?: { readonly identity: string; readonly key: Uint8Array } | undefined;
+  /** The bootstrap-server account (/0/0, Bootstrap-Server true). */
+  readonly bootstrap?:
+    | {
+        readonly uri: string;
+        readonly psk?: { readonly identity: string; readonly key: Uint8Array } | undefined;
+        /** Client Hold Off Time (/0/0/11), seconds. */
+        readonly holdOffSeconds?: number | undefined;
+      }
+    | undefined;
+  /**
+   * The LwM2M server account in use now, for firmware downloads from it with its PSK (after a
+   * bootstrap it is no longer the one given here). Default: `serverUri` and `psk`.
+   */
+  readonly currentAccount?: () =>
+    | { readonly uri: string; readonly psk?: { identity: string; key: Uint8Array } | undefined }
+    | undefined;
   /** Models come from here when given (else the built-in ones). */
   readonly registry?: ObjectRegistry | undefined;
   /** Executing /1/x/8 and /1/x/4. */
@@ -67,27 +85,57 @@ export function defaultObjects(config: DefaultObjectsConfig): ObjectEnabler[] {
     return m === undefined ? {} : { model: m };
   };
   const psk = config.psk;
+  const bs = config.bootstrap;
+  const serverUri = config.serverUri;
+  const current =
+    config.currentAccount ??
+    (() => (serverUri === undefined ? undefined : { uri: serverUri, psk }));
+  // A PSK to fetch firmware from the LwM2M server with: the configured one, or (after a
+  // bootstrap) whatever the account in use holds.
+  const canDownloadSecurely = psk !== undefined || bs !== undefined;
   return [
     securityObject(
       [
-        {
-          serverUri: config.serverUri,
-          shortServerId: config.shortServerId,
-          ...(psk !== undefined
-            ? { securityMode: 'psk' as const, pskIdentity: psk.identity, pskKey: psk.key }
-            : { securityMode: 'nosec' as const }),
-        },
+        ...(bs === undefined
+          ? []
+          : [
+              {
+                serverUri: bs.uri,
+                bootstrapServer: true,
+                ...(bs.psk !== undefined
+                  ? {
+                      securityMode: 'psk' as const,
+                      pskIdentity: bs.psk.identity,
+                      pskKey: bs.psk.key,
+                    }
+                  : { securityMode: 'nosec' as const }),
+                ...(bs.holdOffSeconds !== undefined && { clientHoldOffTime: bs.holdOffSeconds }),
+              },
+            ]),
+        ...(serverUri === undefined
+          ? []
+          : [
+              {
+                serverUri,
+                shortServerId: config.shortServerId,
+                ...(psk !== undefined
+                  ? { securityMode: 'psk' as const, pskIdentity: psk.identity, pskKey: psk.key }
+                  : { securityMode: 'nosec' as const }),
+              },
+            ]),
       ],
       model(0),
     ),
     serverObject(
-      [
-        {
-          shortServerId: config.shortServerId,
-          lifetime: config.lifetime,
-          binding: config.binding,
-        },
-      ],
+      serverUri === undefined
+        ? []
+        : [
+            {
+              shortServerId: config.shortServerId,
+              lifetime: config.lifetime,
+              binding: config.binding,
+            },
+          ],
       { ...model(1), ...config.serverHooks },
     ),
     accessControlObject([], model(2)),
@@ -104,8 +152,11 @@ export function defaultObjects(config: DefaultObjectsConfig): ObjectEnabler[] {
     firmwareUpdateObject({
       ...model(5),
       // A package on the LwM2M server itself is fetched with the same credentials.
-      ...(psk !== undefined && {
-        downloadPsk: (uri: string) => (sameHost(uri, config.serverUri) ? psk : undefined),
+      ...(canDownloadSecurely && {
+        downloadPsk: (uri: string) => {
+          const account = current();
+          return account !== undefined && sameHost(uri, account.uri) ? account.psk : undefined;
+        },
       }),
     }),
     locationObject({ ...model(6), latitude: 48.8584, longitude: 2.2945, altitude: 35 }),

@@ -23,6 +23,7 @@ import {
   type LwM2mNode,
   LwM2mPath,
   type LwM2mResource,
+  link,
   MethodNotAllowedError,
   mergeAttributes,
   NotAcceptableError,
@@ -510,4 +511,157 @@ async function writeComposite(
   }
   await tree.writeValues(values, origin);
   return { code: '2.04' };
+}
+
+// -------------------------------------------------------------------------------------------------
+// The Bootstrap interface, client side (Core TS 1.2 §6.1)
+
+const BOOTSTRAP: RequestOrigin = Object.freeze({ kind: 'bootstrap' });
+
+/** Objects a Bootstrap-Read may target (Core TS 1.2 §6.1.7.3: Server and Access Control). */
+const BOOTSTRAP_READABLE: ReadonlySet<number> = new Set([1, 2]);
+
+export interface BootstrapHandlerOptions {
+  /** The LwM2M version the client bootstraps with: content formats, Bootstrap-Read (1.1+). */
+  readonly version: LwM2mVersion;
+  /**
+   * Called before a Bootstrap-Delete or Bootstrap-Write of `path`, so the state it changes can be
+   * kept for a rollback; a throw refuses the request.
+   */
+  readonly beforeChange?: (path: LwM2mPath, operation: 'write' | 'delete') => MaybePromise<void>;
+  /**
+   * Bootstrap-Finish: resolves to accept (2.04); throws `NotAcceptableError` (4.06) when the
+   * configuration cannot be used.
+   */
+  readonly finish: () => MaybePromise<void>;
+}
+
+/**
+ * The requests of an LwM2M bootstrap server (Core TS 1.2 §6.1.7), served on the socket the
+ * Bootstrap-Request went out on, as the bootstrap server (origin `bootstrap`):
+ *
+ * | Request                 | Operation                                                       |
+ * |-------------------------|-----------------------------------------------------------------|
+ * | POST /bs                | Bootstrap-Finish (2.04, or 4.06 for an unusable configuration)  |
+ * | GET / or /o, Accept 40  | Bootstrap-Discover                                              |
+ * | GET /1…, /2… (1.1+)     | Bootstrap-Read (Server and Access Control only, else 4.05)      |
+ * | PUT /o, /o/i, /o/i/r    | Bootstrap-Write (missing instances are created)                 |
+ * | DELETE /, /o, /o/i      | Bootstrap-Delete (the bootstrap account and Device stay)        |
+ *
+ * Anything else is 4.05.
+ */
+export function createBootstrapHandler(
+  tree: ObjectTree,
+  options: BootstrapHandlerOptions,
+): RequestHandler {
+  const { version } = options;
+  return async (req) => {
+    if (req.path.length === 1 && req.path[0] === 'bs') {
+      if (req.method !== 'POST') throw new MethodNotAllowedError('Bootstrap-Finish is a POST');
+      await options.finish();
+      return { code: '2.04' };
+    }
+    const path = requestPath(req);
+    switch (req.method) {
+      case 'GET': {
+        if (req.accept === LINK_FORMAT) return bootstrapDiscover(tree, path, version);
+        if (version === '1.0') {
+          throw new MethodNotAllowedError('Bootstrap-Read is not an LwM2M 1.0 operation');
+        }
+        if (path.isRoot() || !BOOTSTRAP_READABLE.has(path.objectId!)) {
+          throw new MethodNotAllowedError(
+            `Bootstrap-Read is allowed on the Server (/1) and Access Control (/2) objects only, not ${path}`,
+          );
+        }
+        await assertTarget(tree, path, BOOTSTRAP);
+        return encodeRead(
+          tree,
+          [path],
+          false,
+          readFormat(tree, path, req.accept, version),
+          BOOTSTRAP,
+        );
+      }
+      case 'PUT':
+        if (path.isRoot()) throw new MethodNotAllowedError('Bootstrap-Write is not allowed on /');
+        await options.beforeChange?.(path, 'write');
+        return write(tree, path, req, 'replace', BOOTSTRAP, version);
+      case 'DELETE': {
+        if (path.isResource() || path.isResourceInstance()) {
+          throw new MethodNotAllowedError(
+            `Bootstrap-Delete targets /, an object or an instance, not ${path}`,
+          );
+        }
+        if (path.isInstance() && path.objectId === 0 && (await isBootstrapAccount(tree, path))) {
+          // Core TS 1.2 §6.1.7.4: the Bootstrap-Server account is not deleted.
+          throw new InvalidValueError(`${path} is the bootstrap-server account: it stays`);
+        }
+        await options.beforeChange?.(path, 'delete');
+        await tree.delete(path, BOOTSTRAP);
+        return { code: '2.02' };
+      }
+      default:
+        throw new MethodNotAllowedError(
+          `${req.method} /${req.path.join('/')} is not a Bootstrap interface operation`,
+        );
+    }
+  };
+}
+
+async function isBootstrapAccount(tree: ObjectTree, path: LwM2mPath): Promise<boolean> {
+  const node = await readQuietly(tree, path.child(1));
+  return node?.kind === 'singleResource' && node.value === true;
+}
+
+/** A single-resource value as the device holds it (undefined when absent). */
+async function heldValue(tree: ObjectTree, path: LwM2mPath): Promise<unknown> {
+  const node = await readQuietly(tree, path);
+  return node?.kind === 'singleResource' ? node.value : undefined;
+}
+
+/**
+ * Bootstrap-Discover (Core TS 1.2 §6.1.7.2) of `/` or an object: `</>;lwm2m="1.x"` first (for
+ * `/`), then each object (with `ver` when not 1.0) or its instances; Security instances carry
+ * `ssid` and `uri` (the bootstrap account `uri` only), Server instances `ssid`.
+ */
+async function bootstrapDiscover(
+  tree: ObjectTree,
+  path: LwM2mPath,
+  version: LwM2mVersion,
+): Promise<CoapResponse> {
+  if (!path.isRoot() && !path.isObject()) {
+    throw new InvalidValueError(`Bootstrap-Discover targets / or an object, not ${path}`);
+  }
+  const ids = path.isRoot() ? tree.objectIds() : [path.objectId!];
+  const enablerOf = (id: number) => {
+    const e = tree.get(id);
+    if (e === undefined) throw new NotFoundError(`object ${id} not found`);
+    return e;
+  };
+  const links: Link[] = path.isRoot() ? [link('/', { lwm2m: version })] : [];
+  for (const id of ids) {
+    const enabler = enablerOf(id);
+    const instances = enabler.instanceIds();
+    const versioned = version !== '1.0' && enabler.model.version !== '1.0';
+    if (versioned || instances.length === 0) {
+      links.push(link(`/${id}`, versioned ? { ver: enabler.model.version } : {}));
+    }
+    for (const iid of instances) {
+      const ip = LwM2mPath.of(id, iid);
+      const attributes: LinkAttribute[] = [];
+      if (id === 0 || id === 1) {
+        const bootstrap = id === 0 && (await heldValue(tree, ip.child(1))) === true;
+        const ssid = await heldValue(tree, ip.child(id === 0 ? 10 : 0));
+        if (!bootstrap && (typeof ssid === 'bigint' || typeof ssid === 'number')) {
+          attributes.push(['ssid', { kind: 'token', value: String(ssid) }]);
+        }
+        const uri = id === 0 ? await heldValue(tree, ip.child(0)) : undefined;
+        if (typeof uri === 'string' && uri !== '' && version !== '1.0') {
+          attributes.push(['uri', { kind: 'quoted', value: uri }]);
+        }
+      }
+      links.push({ uri: `${ip}`, attributes });
+    }
+  }
+  return { code: '2.05', payload: encodeLinkFormat(links), contentFormat: LINK_FORMAT };
 }

@@ -13,6 +13,24 @@ export {
   SPEC_RETRY_POLICY,
 } from './backoff.js';
 export {
+  applyBootstrapPack,
+  BootstrapAbortedError,
+  BootstrapEngine,
+  type BootstrapEngineEvents,
+  type BootstrapEngineOptions,
+  BootstrapFailedError,
+  type BootstrapFailedEvent,
+  type BootstrapFinishedEvent,
+  type BootstrapMode,
+  type BootstrapResult,
+  type BootstrapStartedEvent,
+  type BootstrapTrigger,
+  ConfigSnapshot,
+  checkBootstrapConfiguration,
+  EXCHANGE_LIFETIME_MS,
+} from './bootstrap-engine.js';
+export {
+  type ClientBootstrapOptions,
   ClientClosedError,
   type ClientEvents,
   type ClientLogger,
@@ -23,7 +41,23 @@ export {
   type RequestEvent,
 } from './client.js';
 export { type DefaultObjectsConfig, defaultObjects } from './default-objects.js';
-export { createDmHandler, type DmHandlerOptions, encodeRead, readFormat } from './dm-handler.js';
+export {
+  type BootstrapHandlerOptions,
+  createBootstrapHandler,
+  createDmHandler,
+  type DmHandlerOptions,
+  encodeRead,
+  readFormat,
+} from './dm-handler.js';
+export {
+  DEFAULT_PER_ADDRESS,
+  defaultAddresses,
+  Fleet,
+  type FleetEvents,
+  type FleetOptions,
+  type FleetPskOptions,
+  type FleetStats,
+} from './fleet.js';
 export {
   builtinModel,
   chooseModel,

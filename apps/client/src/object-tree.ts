@@ -420,7 +420,8 @@ export class ObjectTree {
    * Delete (Core TS 1.2 §6.3.7): a DM server deletes object instances only, and not the one
    * instance of a mandatory single-instance object (Device). The bootstrap server may delete
    * an object's instances or everything (`/`, Bootstrap-Delete, Core TS 1.2 §6.1), except the
-   * Bootstrap-Server account in Security and the instances of mandatory single-instance objects.
+   * Bootstrap-Server account in Security and the instances of mandatory single-instance objects;
+   * on `/`, instances whose object refuses to delete them (4.05) stay too.
    */
   async delete(path: LwM2mPath, origin: RequestOrigin): Promise<void> {
     if (origin.kind === 'server' && !path.isInstance()) {
@@ -437,7 +438,14 @@ export class ObjectTree {
         if (isUndeletable(enabler.model)) continue;
         for (const iid of enabler.instanceIds()) {
           if (oid === 0 && (await isBootstrapAccount(enabler, iid))) continue;
-          await enabler.delete(iid, origin);
+          try {
+            await enabler.delete(iid, origin);
+          } catch (e) {
+            // Delete of `/` clears what can be cleared: an object that keeps its instance by
+            // design (a single Firmware Update instance) does not fail the whole operation.
+            if (path.isRoot() && e instanceof MethodNotAllowedError) continue;
+            throw e;
+          }
         }
       }
       return;

@@ -3,8 +3,13 @@
  * (Core TS 1.2 Appendix E.1, E.2): the Security instance whose Short Server ID (/0/x/10) matches
  * and that is not the bootstrap account (/0/x/1) gives the URI and credentials; the Server
  * instance with that Short Server ID (/1/x/0) gives the lifetime, binding and the registration
- * retry resources. Read from the tree every time they are needed, so a write by the server (or
- * a bootstrap, later) takes effect at the next Register or Update.
+ * retry resources. Read from the tree every time they are needed, so a write by the server or a
+ * bootstrap takes effect at the next Register or Update.
+ *
+ * The bootstrap side (Core TS 1.2 §6.1): `readBootstrapAccount` finds the Security instance with
+ * Bootstrap-Server (/0/x/1) true, `usableAccounts` lists the DM accounts this client can register
+ * with (a Security instance and a Server instance sharing a Short Server ID, NoSec or PSK with its
+ * credentials, a coap:// or coaps:// URI), which is also what Bootstrap-Finish checks.
  */
 import {
   type LwM2mNode,
@@ -16,6 +21,7 @@ import {
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.js';
 import type { RequestOrigin } from './object-enabler.js';
 import { SecurityMode } from './objects/security.js';
+import { parseServerUri } from './transport.js';
 
 const LOCAL: RequestOrigin = Object.freeze({ kind: 'local' });
 
@@ -44,6 +50,7 @@ export const SecurityResource = {
   PUBLIC_KEY_OR_IDENTITY: 3,
   SECRET_KEY: 5,
   SHORT_SERVER_ID: 10,
+  CLIENT_HOLD_OFF_TIME: 11,
 } as const;
 
 export interface SecuritySettings {
@@ -182,4 +189,131 @@ export async function readSecuritySettings(
   throw new ServerAccountNotFoundError(
     `no Security object instance for Short Server ID ${shortServerId}`,
   );
+}
+
+/** The bootstrap-server account (/0/x with Bootstrap-Server true). */
+export interface BootstrapAccount {
+  readonly instanceId: number;
+  readonly uri: string;
+  readonly mode: number;
+  /** PSK identity (/0/x/3 as UTF-8) and key (/0/x/5) in PSK mode. */
+  readonly psk?: { readonly identity: string; readonly key: Uint8Array };
+  /** Client Hold Off Time (/0/x/11) in seconds, 0 when not set. */
+  readonly holdOffSeconds: number;
+}
+
+/** A DM server account the client can register with. */
+export interface UsableAccount extends SecuritySettings {
+  readonly shortServerId: number;
+  /** The Server object instance with the same Short Server ID. */
+  readonly serverInstanceId: number;
+}
+
+function isBootstrapInstance(inst: LwM2mObjectInstance): boolean {
+  const v = valueAt(inst, SecurityResource.BOOTSTRAP_SERVER);
+  return v?.type === 'boolean' && v.value;
+}
+
+function credentials(
+  inst: LwM2mObjectInstance,
+  mode: number,
+): { readonly identity: string; readonly key: Uint8Array } | undefined {
+  const identity = valueAt(inst, SecurityResource.PUBLIC_KEY_OR_IDENTITY);
+  const key = valueAt(inst, SecurityResource.SECRET_KEY);
+  if (mode !== SecurityMode.psk || identity?.type !== 'opaque' || key?.type !== 'opaque') {
+    return undefined;
+  }
+  if (identity.value.length === 0 || key.value.length === 0) return undefined;
+  return { identity: Buffer.from(identity.value).toString('utf8'), key: key.value };
+}
+
+/** The bootstrap-server account, or undefined when the Security object has none. */
+export async function readBootstrapAccount(
+  tree: AccountTree,
+): Promise<BootstrapAccount | undefined> {
+  for (const inst of await instances(tree, 0)) {
+    if (!isBootstrapInstance(inst)) continue;
+    const uri = valueAt(inst, SecurityResource.SERVER_URI);
+    const mode = num(valueAt(inst, SecurityResource.SECURITY_MODE)) ?? SecurityMode.nosec;
+    const psk = credentials(inst, mode);
+    const holdOff = num(valueAt(inst, SecurityResource.CLIENT_HOLD_OFF_TIME)) ?? 0;
+    return {
+      instanceId: inst.id,
+      uri: uri?.type === 'string' ? uri.value : '',
+      mode,
+      ...(psk !== undefined && { psk }),
+      holdOffSeconds: Math.max(holdOff, 0),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Why an account cannot be used by this client (undefined: it can): NoSec with a coap:// URI or
+ * PSK with identity, key and a coaps:// URI.
+ */
+export function accountProblem(account: {
+  readonly uri: string;
+  readonly mode: number;
+  readonly psk?: unknown;
+}): string | undefined {
+  let scheme: 'coap' | 'coaps';
+  try {
+    scheme = parseServerUri(account.uri).scheme;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (account.mode === SecurityMode.nosec) {
+    return scheme === 'coap' ? undefined : `${account.uri}: NoSec needs a coap:// URI`;
+  }
+  if (account.mode === SecurityMode.psk) {
+    if (account.psk === undefined) return `${account.uri}: PSK mode without identity and key`;
+    return scheme === 'coaps' ? undefined : `${account.uri}: PSK needs a coaps:// URI`;
+  }
+  return `${account.uri}: security mode ${account.mode} is not supported (NoSec and PSK are)`;
+}
+
+/**
+ * The DM server accounts this client can register with, by Security instance id: each has a
+ * Security instance (not the bootstrap account) and a Server instance with the same Short Server
+ * ID, and passes `accountProblem`. `problems` tells why the others were left out.
+ */
+export async function usableAccounts(
+  tree: AccountTree,
+): Promise<{ accounts: UsableAccount[]; problems: string[] }> {
+  const servers = new Map<number, number>();
+  for (const inst of await instances(tree, 1)) {
+    const ssid = num(valueAt(inst, ServerResource.SHORT_SERVER_ID));
+    if (ssid !== undefined && !servers.has(ssid)) servers.set(ssid, inst.id);
+  }
+  const accounts: UsableAccount[] = [];
+  const problems: string[] = [];
+  for (const inst of await instances(tree, 0)) {
+    if (isBootstrapInstance(inst)) continue;
+    const ssid = num(valueAt(inst, SecurityResource.SHORT_SERVER_ID));
+    if (ssid === undefined) {
+      problems.push(`/0/${inst.id} has no Short Server ID (/0/${inst.id}/10)`);
+      continue;
+    }
+    const serverInstanceId = servers.get(ssid);
+    if (serverInstanceId === undefined) {
+      problems.push(`/0/${inst.id}: no Server instance (/1) with Short Server ID ${ssid}`);
+      continue;
+    }
+    const uri = valueAt(inst, SecurityResource.SERVER_URI);
+    const mode = num(valueAt(inst, SecurityResource.SECURITY_MODE)) ?? SecurityMode.nosec;
+    const psk = credentials(inst, mode);
+    const account: UsableAccount = {
+      instanceId: inst.id,
+      uri: uri?.type === 'string' ? uri.value : '',
+      mode,
+      ...(psk !== undefined && { psk }),
+      shortServerId: ssid,
+      serverInstanceId,
+    };
+    const problem = accountProblem(account);
+    if (problem === undefined) accounts.push(account);
+    else problems.push(`/0/${inst.id}: ${problem}`);
+  }
+  return { accounts, problems };
 }
