@@ -6,4 +6,5 @@ export * from './peer-binary.js';
 export * from './ports.js';
 export * from './prng.js';
 export * from './processes.js';
+export * from './redis.js';
 export * from './udp-exchange.js';
