@@ -35,6 +35,8 @@ export {
   type UpdateParams,
 } from './registration-params.js';
 export type { RegistrationStore } from './registration-store.js';
+export { createRestApi, type RestApiOptions } from './rest/app.js';
+export { PAGE_ROUTES, registerWebRoutes, type WebRoutesOptions } from './rest/web-routes.js';
 export type { SecurityInfo, SecurityStore } from './security-store.js';
 export {
   type DtlsTransportOptions,
@@ -44,5 +46,3 @@ export {
   type ServerStats,
   type TransportOptions,
 } from './server.js';
-export { createRestApi, type RestApiOptions } from './rest/app.js';
-export { PAGE_ROUTES, registerWebRoutes, type WebRoutesOptions } from './rest/web-routes.js';

@@ -48,7 +48,9 @@ for (const [file, info] of Object.entries(result.metafile.outputs)) {
   sizes.push(`${name} ${info.bytes} B (${gzipSync(bytes).length} B gzip)`);
 }
 if (names.js === undefined || names.css === undefined) {
-  throw new Error(`esbuild did not emit one JS and one CSS file: ${Object.keys(result.metafile.outputs)}`);
+  throw new Error(
+    `esbuild did not emit one JS and one CSS file: ${Object.keys(result.metafile.outputs)}`,
+  );
 }
 
 const template = await readFile(path.join(src, 'index.html'), 'utf8');

@@ -91,7 +91,9 @@ export async function call<T>(method: string, url: string, options: CallOptions 
   }
   if (!res.ok) {
     const errBody: ErrorBody =
-      typeof json === 'object' && json !== null ? (json as ErrorBody) : { message: text.slice(0, 200) };
+      typeof json === 'object' && json !== null
+        ? (json as ErrorBody)
+        : { message: text.slice(0, 200) };
     if (needsToken(res.status, errBody)) for (const l of unauthorizedListeners) l();
     throw new ApiError(res.status, errBody);
   }

@@ -13,7 +13,7 @@ import { DeviceList } from './device-list';
 import { DevicePage } from './device-page';
 import { applyEvent, type Devices, fromList } from './devices';
 import { type ErrorWords, errorWords } from './errors';
-import { live, type LiveState } from './live';
+import { type LiveState, live } from './live';
 import type { ObjectSpec } from './model';
 import { onNavigate, parseRoute, type Route } from './router';
 import { SecurityPage } from './security-page';
@@ -59,10 +59,11 @@ function useData(): AppData {
   useEffect(() => live.onState(setLiveState), []);
   useEffect(
     () =>
-      live.on((name, data) => setDevices((d) => (d === undefined ? d : applyEvent(d, name, data, Date.now())))),
+      live.on((name, data) =>
+        setDevices((d) => (d === undefined ? d : applyEvent(d, name, data, Date.now()))),
+      ),
     [],
   );
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` is the reload trigger
   useEffect(() => {
     let cancelled = false;
     api
@@ -91,7 +92,11 @@ function useData(): AppData {
   useEffect(
     () =>
       live.onState((s) => {
-        if (s === 'live') api.clients().then((list) => setDevices(fromList(list)), () => {});
+        if (s === 'live')
+          api.clients().then(
+            (list) => setDevices(fromList(list)),
+            () => {},
+          );
       }),
     [],
   );
@@ -200,7 +205,6 @@ export function App() {
 
   // Focus the new page's heading so keyboard and screen-reader users land on it.
   const firstRoute = useRef(true);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the route changes
   useEffect(() => {
     if (firstRoute.current) {
       firstRoute.current = false;
@@ -225,7 +229,10 @@ export function App() {
           <span>LwM2M server</span>
         </div>
         <nav aria-label="Main">
-          <Link href="/" aria-current={page === 'devices' || page === 'device' ? 'page' : undefined}>
+          <Link
+            href="/"
+            aria-current={page === 'devices' || page === 'device' ? 'page' : undefined}
+          >
             Devices
           </Link>
           <Link href="/security" aria-current={page === 'security' ? 'page' : undefined}>

@@ -94,7 +94,8 @@ export function formFromDiscovered(
   const form: Record<string, AttributeField> = {};
   for (const a of ATTRIBUTES) {
     const v = attributes?.[a.name];
-    const text = typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+    const text =
+      typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
     form[a.name] = { text, unset: false };
   }
   return form;

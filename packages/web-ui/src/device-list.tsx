@@ -11,7 +11,7 @@ import {
 } from './devices';
 import { live } from './live';
 import { deviceHref } from './router';
-import { LocalTime, Link, TimeAgo, useNow } from './ui';
+import { Link, LocalTime, TimeAgo, useNow } from './ui';
 import { formatDuration } from './values';
 
 const COLUMNS: readonly { key: SortKey; label: string }[] = [
@@ -148,6 +148,17 @@ export function DeviceList() {
             ))}
           </select>
         </label>
+        <label class="inline narrow-only descending">
+          <input
+            type="checkbox"
+            checked={view.descending}
+            onChange={(e) => {
+              const descending = e.currentTarget.checked;
+              setView((v) => ({ ...v, descending }));
+            }}
+          />
+          <span>Descending</span>
+        </label>
         <button type="button" onClick={reload}>
           Refresh
         </button>
@@ -227,9 +238,11 @@ export function DeviceList() {
                     <LocalTime ms={Date.parse(r.registeredAt)} />
                   </td>
                   <td data-label="Lifetime">
-                    {formatDuration(r.lifetime)}
-                    <div class="sub">
-                      expires <TimeAgo ms={Date.parse(r.expiresAt)} now={now} />
+                    <div>
+                      {formatDuration(r.lifetime)}
+                      <div class="sub">
+                        expires <TimeAgo ms={Date.parse(r.expiresAt)} now={now} />
+                      </div>
                     </div>
                   </td>
                 </tr>

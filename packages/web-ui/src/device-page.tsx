@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from './api';
 import { useAppData } from './app';
-import { type DeviceCtx, DeviceContext } from './device-context';
+import { DeviceContext, type DeviceCtx } from './device-context';
 import { StateBadge } from './device-list';
 import { AttributesDialog, CreateDialog } from './dialogs';
 import { type ErrorWords, errorWords } from './errors';
@@ -28,7 +28,16 @@ import {
   type ValueMap,
 } from './model';
 import { ObjectSection } from './object-tree';
-import { LocalTime, Link, OutcomeText, type Point, Sparkline, TimeAgo, useAction, useNow } from './ui';
+import {
+  Link,
+  LocalTime,
+  OutcomeText,
+  type Point,
+  Sparkline,
+  TimeAgo,
+  useAction,
+  useNow,
+} from './ui';
 import { formatDuration, formatValue, numericValue } from './values';
 
 interface HistoryItem {
@@ -54,7 +63,10 @@ function RegistrationInfo({ reg, now }: { reg: Registration; now: number }) {
   const items: [string, preact.ComponentChildren][] = [
     ['LwM2M version', reg.lwm2mVersion],
     ['Binding', `${reg.binding}${reg.queueMode ? ' (queue mode)' : ''}`],
-    ['Address', `${reg.address}:${reg.port} (${reg.secure ? 'DTLS' : reg.transport.toUpperCase()})`],
+    [
+      'Address',
+      `${reg.address}:${reg.port} (${reg.secure ? 'DTLS' : reg.transport.toUpperCase()})`,
+    ],
     ['Lifetime', formatDuration(reg.lifetime)],
     ['Registered', <LocalTime key="r" ms={Date.parse(reg.registeredAt)} />],
     ['Last update', <TimeAgo key="u" ms={Date.parse(reg.lastUpdate)} now={now} />],
@@ -160,7 +172,9 @@ function LiveData(props: {
         )}
       </div>
       {history.length === 0 && (
-        <p class="muted">Notifications of observed resources and data the device sends show here.</p>
+        <p class="muted">
+          Notifications of observed resources and data the device sends show here.
+        </p>
       )}
       {series.length > 0 && (
         <div class="charts">
@@ -183,8 +197,15 @@ function LiveData(props: {
             const spec = specOf(h.path);
             return (
               <li key={h.key}>
-                <LocalTime ms={h.at} />
-                <span class={`badge src-${h.source}`}>{h.source === 'send' ? 'Send' : 'notify'}</span>
+                <time
+                  dateTime={new Date(h.at).toISOString()}
+                  title={new Date(h.at).toLocaleString()}
+                >
+                  {new Date(h.at).toLocaleTimeString()}
+                </time>
+                <span class={`badge src-${h.source}`}>
+                  {h.source === 'send' ? 'Send' : 'notify'}
+                </span>
                 <code>{h.path}</code>
                 <span class="history-value">
                   {formatValue(h.type, h.value)}
@@ -209,12 +230,18 @@ function mergedEntries(
   const byId = new Map(base.map((e) => [e.objectId, e]));
   for (const [objectId, ids] of added) {
     const e = byId.get(objectId) ?? { objectId, instances: [] };
-    byId.set(objectId, { ...e, instances: [...new Set([...e.instances, ...ids])].sort((a, b) => a - b) });
+    byId.set(objectId, {
+      ...e,
+      instances: [...new Set([...e.instances, ...ids])].sort((a, b) => a - b),
+    });
   }
   return [...byId.values()]
     .filter((e) => e.objectId !== 0)
     .sort((a, b) => a.objectId - b.objectId)
-    .map((e) => ({ ...e, instances: e.instances.filter((i) => !removed.has(`/${e.objectId}/${i}`)) }));
+    .map((e) => ({
+      ...e,
+      instances: e.instances.filter((i) => !removed.has(`/${e.objectId}/${i}`)),
+    }));
 }
 
 export function DevicePage({ endpoint }: { endpoint: string }) {
@@ -251,9 +278,12 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
     if (row?.reg) setLastReg(row.reg);
   }, [row?.reg]);
 
-  // Not in the list (yet): ask the server, to tell "not registered" from "list not loaded".
+  // Not in the list when the page opens: ask the server once, for its answer in words. (When
+  // the device leaves later, the event stream has said so already.)
+  const lookedUp = useRef(false);
   useEffect(() => {
-    if (row !== undefined || app.devices === undefined) return;
+    if (row !== undefined || app.devices === undefined || lookedUp.current) return;
+    lookedUp.current = true;
     api.client(endpoint).then(
       (r) => {
         setLastReg(r);
@@ -275,7 +305,6 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
       },
     );
   }, [endpoint]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: once per registration
   useEffect(() => {
     if (registered) refreshObservations();
   }, [registered, reg?.registrationId]);
@@ -322,9 +351,11 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
               addHistory('send', data.values);
             }
             break;
-          case 'observation-cancelled':
-            refreshObservations();
+          case 'observation-cancelled': {
+            const id = data.observation?.id;
+            setObservations((list) => list?.filter((o) => o.id !== id));
             break;
+          }
           case 'registration': {
             const again = lastRegId.current !== undefined;
             lastRegId.current = data.registration?.registrationId;
@@ -384,8 +415,7 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
     [format, timeout],
   );
   const observed = useMemo(
-    () =>
-      new Set((observations ?? []).filter((o) => !o.composite).flatMap((o) => o.paths)),
+    () => new Set((observations ?? []).filter((o) => !o.composite).flatMap((o) => o.paths)),
     [observations],
   );
 
@@ -442,7 +472,9 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
 
   const entries = mergedEntries(reg, added, removed);
   const compositeAllowed = reg !== undefined && reg.lwm2mVersion !== '1.0';
-  const formats = reg?.supportedFormats?.length ? FORMATS.filter((f) => reg.supportedFormats!.includes(f)) : FORMATS;
+  const formats = reg?.supportedFormats?.length
+    ? FORMATS.filter((f) => reg.supportedFormats!.includes(f))
+    : FORMATS;
 
   return (
     <DeviceContext.Provider value={ctx}>
@@ -460,12 +492,15 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
 
         {!registered && app.devices !== undefined && (
           <div class="notice notice-warn" role="status">
-            <strong>
-              {lookup?.title ?? 'The device is not registered now.'}
-            </strong>{' '}
+            <strong>{lookup?.title ?? 'The device is not registered now.'}</strong>{' '}
             {reg
               ? 'What it showed when it was last registered stays below; requests will fail until it registers again.'
               : 'It appears here when it registers.'}
+          </div>
+        )}
+        {app.devicesError && (
+          <div class="notice notice-error" role="alert">
+            The server could not be asked about its devices: {app.devicesError.title}
           </div>
         )}
         {app.specsError && (
@@ -541,8 +576,21 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
 
         <div class="device-layout">
           <div class="tree">
-            {app.specs === undefined && !app.specsError && <p class="muted">Loading object models…</p>}
-            {reg === undefined && lookup === undefined && <p class="muted">Loading the device…</p>}
+            {entries.length > 0 && (
+              <nav class="jump" aria-label="Objects">
+                {entries.map((e) => (
+                  <a key={e.objectId} class="jump-link" href={`#object-${e.objectId}`}>
+                    {specFor(e.objectId)?.name ?? `Object ${e.objectId}`}
+                  </a>
+                ))}
+              </nav>
+            )}
+            {app.specs === undefined && !app.specsError && (
+              <p class="muted">Loading object models…</p>
+            )}
+            {reg === undefined && lookup === undefined && !app.devicesError && (
+              <p class="muted">Loading the device…</p>
+            )}
             {entries.map((e) => (
               <ObjectSection key={e.objectId} entry={e} />
             ))}

@@ -26,7 +26,12 @@ function reg(endpoint: string, extra: Partial<Registration> = {}): Registration 
 describe('applyEvent', () => {
   it('adds, updates, sleeps, wakes and removes devices', () => {
     let d = fromList([reg('a')]);
-    d = applyEvent(d, 'registration', { endpoint: 'b', registration: reg('b', { queueMode: true }) }, 5);
+    d = applyEvent(
+      d,
+      'registration',
+      { endpoint: 'b', registration: reg('b', { queueMode: true }) },
+      5,
+    );
     expect([...d.keys()]).toEqual(['a', 'b']);
     expect(d.get('b')?.lastSeen).toBe(5);
     d = applyEvent(d, 'sleeping', { endpoint: 'b' }, 6);
@@ -40,7 +45,12 @@ describe('applyEvent', () => {
     d = applyEvent(d, 'notification', { endpoint: 'a' }, 9);
     expect(d.get('a')?.lastSeen).toBe(9);
     // A de-registration of an older registration of "a" leaves the new one.
-    const same = applyEvent(d, 'deregistration', { endpoint: 'a', registration: { registrationId: 'old' } }, 10);
+    const same = applyEvent(
+      d,
+      'deregistration',
+      { endpoint: 'a', registration: { registrationId: 'old' } },
+      10,
+    );
     expect(same.has('a')).toBe(true);
     d = applyEvent(d, 'deregistration', { endpoint: 'a', registration: reg('a') }, 10);
     expect([...d.keys()]).toEqual(['b']);
@@ -57,10 +67,23 @@ describe('visibleRows', () => {
   ]);
 
   it('sorts naturally, by any column, both ways', () => {
-    const names = (sort: Parameters<typeof visibleRows>[1]) => visibleRows(d, sort).map((r) => r.reg.endpoint);
-    expect(names({ search: '', sort: 'endpoint', descending: false })).toEqual(['dev-2', 'dev-10', 'other']);
-    expect(names({ search: '', sort: 'lifetime', descending: true })).toEqual(['dev-2', 'other', 'dev-10']);
-    expect(names({ search: '', sort: 'state', descending: false })).toEqual(['dev-10', 'other', 'dev-2']);
+    const names = (sort: Parameters<typeof visibleRows>[1]) =>
+      visibleRows(d, sort).map((r) => r.reg.endpoint);
+    expect(names({ search: '', sort: 'endpoint', descending: false })).toEqual([
+      'dev-2',
+      'dev-10',
+      'other',
+    ]);
+    expect(names({ search: '', sort: 'lifetime', descending: true })).toEqual([
+      'dev-2',
+      'other',
+      'dev-10',
+    ]);
+    expect(names({ search: '', sort: 'state', descending: false })).toEqual([
+      'dev-10',
+      'other',
+      'dev-2',
+    ]);
   });
 
   it('searches endpoint, address, version and state, every word', () => {
@@ -68,7 +91,9 @@ describe('visibleRows', () => {
     expect(matches(d.get('dev-2')!, 'sleeping dev')).toBe(true);
     expect(matches(d.get('dev-2')!, 'sleeping other')).toBe(false);
     expect(visibleRows(d, { search: 'DEV', sort: 'endpoint', descending: false })).toHaveLength(2);
-    expect(visibleRows(d, { search: 'lwm2m 1.0', sort: 'endpoint', descending: false })).toHaveLength(1);
+    expect(
+      visibleRows(d, { search: 'lwm2m 1.0', sort: 'endpoint', descending: false }),
+    ).toHaveLength(1);
   });
 
   it('counts states', () => {

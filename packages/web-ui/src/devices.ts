@@ -139,7 +139,9 @@ export function visibleRows(devices: Devices, view: ListView): DeviceRow[] {
     const x = key(a, view.sort);
     const y = key(b, view.sort);
     const c =
-      typeof x === 'number' && typeof y === 'number' ? x - y : collator.compare(String(x), String(y));
+      typeof x === 'number' && typeof y === 'number'
+        ? x - y
+        : collator.compare(String(x), String(y));
     return c !== 0 ? c * dir : collator.compare(a.reg.endpoint, b.reg.endpoint);
   });
   return rows;

@@ -38,7 +38,9 @@ function AttributeRow(props: {
           checked={field.unset}
           onChange={(e) => props.onChange({ ...field, unset: e.currentTarget.checked })}
         />
-        <span>Unset</span>
+        <span>
+          Unset<span class="visually-hidden"> {props.name}</span>
+        </span>
       </label>
       {props.error && (
         <small id={`${id}-err`} class="field-error">
@@ -95,8 +97,8 @@ export function AttributesDialog(props: {
         }}
       >
         <p class="muted">
-          Leave a field empty to keep the attribute as it is; tick “Unset” to remove it. They set
-          when the device notifies observers of {path}.
+          These decide when the device notifies the observers of {path}. Leave a field empty to keep
+          the attribute as it is; tick “Unset” to remove it.
         </p>
         {shown.map((a) => (
           <AttributeRow
@@ -155,7 +157,10 @@ export function CreateDialog(props: { objectId: number; onClose: () => void }) {
   const bad = parsed.filter((p) => !p.empty && !p.value.ok);
 
   return (
-    <Modal title={`Create an instance of ${spec?.name ?? `object ${objectId}`}`} onClose={props.onClose}>
+    <Modal
+      title={`Create an instance of ${spec?.name ?? `object ${objectId}`}`}
+      onClose={props.onClose}
+    >
       <form
         class="stack"
         onSubmit={async (e) => {
@@ -163,8 +168,12 @@ export function CreateDialog(props: { objectId: number; onClose: () => void }) {
           setTried(true);
           if (!idOk || bad.length > 0) return;
           const list: ResourceInput[] = [];
-          for (const p of parsed) if (!p.empty && p.value.ok) list.push({ id: p.r.id, value: p.value.value });
-          const body = { ...(instanceId === '' ? {} : { id: Number(instanceId) }), resources: list };
+          for (const p of parsed)
+            if (!p.empty && p.value.ok) list.push({ id: p.r.id, value: p.value.value });
+          const body = {
+            ...(instanceId === '' ? {} : { id: Number(instanceId) }),
+            resources: list,
+          };
           await run('Creating…', async () => {
             const res = await api.create(ctx.ep, `/${objectId}`, body, ctx.opts);
             const created =
@@ -173,7 +182,8 @@ export function CreateDialog(props: { objectId: number; onClose: () => void }) {
                 : instanceId !== ''
                   ? Number(instanceId)
                   : undefined;
-            if (created !== undefined && Number.isInteger(created)) ctx.instanceCreated(objectId, created);
+            if (created !== undefined && Number.isInteger(created))
+              ctx.instanceCreated(objectId, created);
             return `Created${created !== undefined ? ` /${objectId}/${created}` : ''} (${res.status}).`;
           });
         }}
@@ -191,7 +201,9 @@ export function CreateDialog(props: { objectId: number; onClose: () => void }) {
           {!idOk && <small class="field-error">expected a whole number below 65535</small>}
         </div>
         {spec === undefined && (
-          <p class="muted">This server has no model of object {objectId}: the instance is created empty.</p>
+          <p class="muted">
+            This server has no model of object {objectId}: the instance is created empty.
+          </p>
         )}
         {resources.length > 0 && (
           <fieldset>
@@ -205,7 +217,9 @@ export function CreateDialog(props: { objectId: number; onClose: () => void }) {
                 text={f.text}
                 encoding={f.encoding}
                 onText={(text) => setFields((old) => ({ ...old, [r.id]: { ...f, text } }))}
-                onEncoding={(encoding) => setFields((old) => ({ ...old, [r.id]: { ...f, encoding } }))}
+                onEncoding={(encoding) =>
+                  setFields((old) => ({ ...old, [r.id]: { ...f, encoding } }))
+                }
                 error={(tried || !empty) && !empty && !value.ok ? value.error : undefined}
               />
             ))}

@@ -2,7 +2,13 @@
 import { useId, useState } from 'preact/hooks';
 import { api } from './api';
 import { useDevice } from './device-context';
-import { type DataType, isReadable, type JsonValue, type ResourceSpec, type ResourceValue } from './model';
+import {
+  type DataType,
+  isReadable,
+  type JsonValue,
+  type ResourceSpec,
+  type ResourceValue,
+} from './model';
 import { OutcomeText, useAction } from './ui';
 import {
   checkExecuteArgs,
@@ -26,7 +32,11 @@ export const DATA_TYPES: readonly DataType[] = [
   'corelnk',
 ];
 
-function typeHint(type: DataType, spec: ResourceSpec | undefined, encoding: OpaqueEncoding): string {
+function typeHint(
+  type: DataType,
+  spec: ResourceSpec | undefined,
+  encoding: OpaqueEncoding,
+): string {
   const parts: string[] = [];
   switch (type) {
     case 'integer':
@@ -78,7 +88,8 @@ export function ValueInput(props: {
     'aria-invalid': props.error ? ('true' as const) : undefined,
     required: props.required,
   };
-  const enumeration = spec?.enumeration && spec.enumeration.length <= 30 ? spec.enumeration : undefined;
+  const enumeration =
+    spec?.enumeration && spec.enumeration.length <= 30 ? spec.enumeration : undefined;
   let input: preact.JSX.Element;
   if (type === 'boolean') {
     input = (
@@ -299,7 +310,9 @@ export function WriteForm(props: {
                   type={type}
                   spec={spec}
                   text={r.text}
-                  onText={(t) => setRows((rs) => rs.map((x, j) => (j === i ? { ...x, text: t } : x)))}
+                  onText={(t) =>
+                    setRows((rs) => rs.map((x, j) => (j === i ? { ...x, text: t } : x)))
+                  }
                   encoding={encoding}
                   error={(tried || r.text !== '') && !res.value.ok ? res.value.error : undefined}
                 />
@@ -395,7 +408,13 @@ export function ExecuteForm(props: { path: string; name: string; onClose: () => 
 }
 
 /** A resource's value for display (multiple resources as a list). */
-export function ValueView({ value, units }: { value: ResourceValue | undefined; units?: string | undefined }) {
+export function ValueView({
+  value,
+  units,
+}: {
+  value: ResourceValue | undefined;
+  units?: string | undefined;
+}) {
   if (value === undefined) return null;
   const u = units ? <span class="units"> {units}</span> : null;
   if (value.values !== undefined) {

@@ -38,7 +38,9 @@ export function needsToken(status: number, body: ErrorBody): boolean {
 
 /** Whether the 4.xx/5.xx came from the device itself (it answered with an error code). */
 function fromDevice(body: ErrorBody): boolean {
-  return body.error !== undefined && /^[A-Z][A-Z_]+$/.test(body.error) && body.coapCode !== undefined;
+  return (
+    body.error !== undefined && /^[A-Z][A-Z_]+$/.test(body.error) && body.coapCode !== undefined
+  );
 }
 
 /** The plain-words form of an error answer. */
@@ -46,16 +48,23 @@ export function describeError(status: number, body: ErrorBody): ErrorWords {
   const error = body.error ?? '';
   const message = body.message?.trim() || undefined;
   const words = (title: string, withDetail = true): ErrorWords =>
-    withDetail && message !== undefined && message !== title ? { title, detail: message } : { title };
+    withDetail && message !== undefined && message !== title
+      ? { title, detail: message }
+      : { title };
   const device = fromDevice(body);
 
-  if (status === 0) return words('the server cannot be reached (is it running? is the network up?)');
+  if (status === 0)
+    return words('the server cannot be reached (is it running? is the network up?)');
   if (error === 'TimeoutError' || status === 504) return words('the device did not answer in time');
   if (error === 'QueueFullError') {
-    return words('the device is asleep and its queue of waiting requests is full; try again when it wakes up');
+    return words(
+      'the device is asleep and its queue of waiting requests is full; try again when it wakes up',
+    );
   }
-  if (error === 'IdentityInUseError') return words('another endpoint already uses this PSK identity');
-  if (error === 'UnknownClientError') return words('the device is not registered (it may have left)');
+  if (error === 'IdentityInUseError')
+    return words('another endpoint already uses this PSK identity');
+  if (error === 'UnknownClientError')
+    return words('the device is not registered (it may have left)');
   if (error === 'ClientClosedError' || error === 'RegistrationGoneError') {
     return words('the device left before it answered');
   }
@@ -64,7 +73,8 @@ export function describeError(status: number, body: ErrorBody): ErrorWords {
       if (device) return words('the device refused the request as malformed');
       return { title: message ?? 'the server refused the request' };
     case 401:
-      if (device) return words('the device refused: this server is not authorised (access control)');
+      if (device)
+        return words('the device refused: this server is not authorised (access control)');
       return words('the API needs a valid access token');
     case 403:
       return words(device ? 'the device denied access to this path' : 'not allowed');

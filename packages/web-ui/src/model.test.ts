@@ -28,7 +28,12 @@ describe('paths', () => {
     expect(parsePath('/3/0/1/2/5')).toBeUndefined();
     expect(parsePath('/70000')).toBeUndefined();
     expect(parsePath('3/0')).toBeUndefined();
-    expect(['/3/0/10', '/3/0/2', '/1/0', '/3'].sort(comparePaths)).toEqual(['/1/0', '/3', '/3/0/2', '/3/0/10']);
+    expect(['/3/0/10', '/3/0/2', '/1/0', '/3'].sort(comparePaths)).toEqual([
+      '/1/0',
+      '/3',
+      '/3/0/2',
+      '/3/0/10',
+    ]);
   });
 });
 
@@ -78,7 +83,12 @@ describe('values by path', () => {
     );
     expect(m.get('/3/0/0')).toEqual({ type: 'string', value: 'ACME', at: 10 });
     expect(m.get('/3/0/7')).toEqual({ type: 'integer', values: { 0: 3800, 1: 5000 }, at: 10 });
-    m = applyNode(m, '/3/0/7/1', { id: 1, kind: 'resourceInstance', type: 'integer', value: 4900 }, 11);
+    m = applyNode(
+      m,
+      '/3/0/7/1',
+      { id: 1, kind: 'resourceInstance', type: 'integer', value: 4900 },
+      11,
+    );
     expect(m.get('/3/0/7')?.values).toEqual({ 0: 3800, 1: 4900 });
     m = applyNode(m, '/3/0/7', { id: 7, kind: 'multiple', type: 'integer', values: { 2: 1 } }, 12);
     expect(m.get('/3/0/7')?.values).toEqual({ 2: 1 });
@@ -88,7 +98,13 @@ describe('values by path', () => {
       {
         id: 1,
         kind: 'object',
-        instances: [{ id: 0, kind: 'instance', resources: [{ id: 1, kind: 'single', type: 'integer', value: 60 }] }],
+        instances: [
+          {
+            id: 0,
+            kind: 'instance',
+            resources: [{ id: 1, kind: 'single', type: 'integer', value: 60 }],
+          },
+        ],
       },
       13,
     );
@@ -130,8 +146,8 @@ describe('values by path', () => {
       { path: '/3/0/6/0', type: 'integer', value: 1 },
       { path: '/3/0/6/1', type: 'integer', value: 5 },
     ]);
-    expect(nodeToTimedValues('/3303/0/5700', { id: 5700, kind: 'single', type: 'float', value: 2 })).toEqual([
-      { path: '/3303/0/5700', type: 'float', value: 2 },
-    ]);
+    expect(
+      nodeToTimedValues('/3303/0/5700', { id: 5700, kind: 'single', type: 'float', value: 2 }),
+    ).toEqual([{ path: '/3303/0/5700', type: 'float', value: 2 }]);
   });
 });

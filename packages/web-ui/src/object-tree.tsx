@@ -71,7 +71,10 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
 
   return (
     <>
-      <tr class={`resource${missing ? ' missing' : ''}${observed ? ' observed' : ''}`} data-path={path}>
+      <tr
+        class={`resource${missing ? ' missing' : ''}${observed ? ' observed' : ''}`}
+        data-path={path}
+      >
         <td class="sel" data-label="Select">
           {readable && (
             <input
@@ -102,22 +105,30 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
           </span>
         </td>
         <td class="val" data-label="Value">
-          <span class="value" data-value-path={path}>
-            {missing ? (
-              <span class="muted" title="The last read of the instance did not include it">
-                not reported
-              </span>
-            ) : (
-              <ValueView value={value} units={spec?.units} />
-            )}
-          </span>
-          {observed && <span class="badge observing">observing</span>}
-          <Chips path={path} />
+          <div>
+            <span class="value" data-value-path={path}>
+              {missing ? (
+                <span class="muted" title="The last read of the instance did not include it">
+                  not reported
+                </span>
+              ) : (
+                <ValueView value={value} units={spec?.units} />
+              )}
+            </span>
+            {observed && <span class="badge observing">observing</span>}
+            <Chips path={path} />
+          </div>
         </td>
         <td class="acts" data-label="Actions">
           <div class="action-buttons">
             {readable && (
-              <button type="button" class="small" aria-label={`Read ${path}`} disabled={busy} onClick={read}>
+              <button
+                type="button"
+                class="small"
+                aria-label={`Read ${path}`}
+                disabled={busy}
+                onClick={read}
+              >
                 Read
               </button>
             )}
@@ -173,7 +184,12 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
         <tr class="editor-row">
           <td colSpan={5}>
             {open === 'write' ? (
-              <WriteForm path={path} spec={spec} current={value} onClose={() => setOpen(undefined)} />
+              <WriteForm
+                path={path}
+                spec={spec}
+                current={value}
+                onClose={() => setOpen(undefined)}
+              />
             ) : (
               <ExecuteForm path={path} name={name} onClose={() => setOpen(undefined)} />
             )}
@@ -186,13 +202,7 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
 
 function DiscoveredLinks({ base }: { base: string }) {
   const ctx = useDevice();
-  const entries = [...ctx.attributes.entries()].filter(
-    ([p]) => p === base || p.startsWith(`${base}/`),
-  );
-  if (entries.length === 0) return null;
-  const own = ctx.attributes.get(base);
-  const chips = attributeChips(own);
-  if (chips.length === 0) return null;
+  if (attributeChips(ctx.attributes.get(base)).length === 0) return null;
   return (
     <p class="discovered">
       Attributes of <code>{base}</code>: <Chips path={base} />
@@ -200,7 +210,11 @@ function DiscoveredLinks({ base }: { base: string }) {
   );
 }
 
-function InstanceSection(props: { objectId: number; instanceId: number; spec: ObjectSpec | undefined }) {
+function InstanceSection(props: {
+  objectId: number;
+  instanceId: number;
+  spec: ObjectSpec | undefined;
+}) {
   const ctx = useDevice();
   const { objectId, instanceId, spec } = props;
   const path = `/${objectId}/${instanceId}`;
@@ -209,9 +223,7 @@ function InstanceSection(props: { objectId: number; instanceId: number; spec: Ob
   const observed = ctx.observed.has(path);
   const busy = outcome.kind === 'busy';
   const resourceIds =
-    spec !== undefined
-      ? spec.resources.map((r) => r.id)
-      : resourceIdsUnder(ctx.values, path);
+    spec !== undefined ? spec.resources.map((r) => r.id) : resourceIdsUnder(ctx.values, path);
   const headingId = `inst-${objectId}-${instanceId}`;
 
   return (
@@ -293,10 +305,11 @@ function InstanceSection(props: { objectId: number; instanceId: number; spec: Ob
               Delete…
             </button>
           ) : (
-            <span class="confirm" role="group" aria-label={`Confirm deleting ${path}`}>
+            <span class="confirm">
               <span>Delete {path}?</span>
               <button
                 type="button"
+                aria-label={`Yes, delete ${path}`}
                 class="small danger"
                 onClick={() => {
                   setConfirmDelete(false);
@@ -366,9 +379,26 @@ export function ObjectSection({ entry }: { entry: ObjectEntry }) {
   const busy = outcome.kind === 'busy';
   const headingId = `obj-${entry.objectId}`;
   const canCreate = spec === undefined || spec.multiple || entry.instances.length === 0;
+  const [expanded, setExpanded] = useState(true);
+  const bodyId = `obj-body-${entry.objectId}`;
   return (
-    <section class="object panel" aria-labelledby={headingId} data-path={path}>
+    <section
+      class="object panel"
+      aria-labelledby={headingId}
+      data-path={path}
+      id={`object-${entry.objectId}`}
+    >
       <div class="object-head">
+        <button
+          type="button"
+          class="icon-button toggle"
+          aria-expanded={expanded}
+          aria-controls={bodyId}
+          aria-label={`${expanded ? 'Collapse' : 'Expand'} ${path}`}
+          onClick={() => setExpanded(!expanded)}
+        >
+          <span aria-hidden="true">{expanded ? '▾' : '▸'}</span>
+        </button>
         <h2 id={headingId}>
           {spec ? spec.name : `Object ${entry.objectId}`} <code>{path}</code>
           {spec === undefined ? (
@@ -423,11 +453,13 @@ export function ObjectSection({ entry }: { entry: ObjectEntry }) {
         </div>
         <OutcomeText outcome={outcome} />
       </div>
-      <DiscoveredLinks base={path} />
-      {entry.instances.length === 0 && <p class="muted">No instances.</p>}
-      {entry.instances.map((i) => (
-        <InstanceSection key={i} objectId={entry.objectId} instanceId={i} spec={spec} />
-      ))}
+      <div id={bodyId} hidden={!expanded}>
+        <DiscoveredLinks base={path} />
+        {entry.instances.length === 0 && <p class="muted">No instances.</p>}
+        {entry.instances.map((i) => (
+          <InstanceSection key={i} objectId={entry.objectId} instanceId={i} spec={spec} />
+        ))}
+      </div>
     </section>
   );
 }

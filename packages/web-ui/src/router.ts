@@ -45,5 +45,7 @@ export function onNavigate(listener: () => void): () => void {
 
 /** A click on a same-origin link that the page handles itself (not a new tab or download). */
 export function isPlainClick(e: MouseEvent): boolean {
-  return e.button === 0 && !e.metaKey && !e.ctrlKey && !e.shiftKey && !e.altKey && !e.defaultPrevented;
+  return (
+    e.button === 0 && !e.metaKey && !e.ctrlKey && !e.shiftKey && !e.altKey && !e.defaultPrevented
+  );
 }

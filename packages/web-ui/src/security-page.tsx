@@ -62,7 +62,9 @@ function EntryForm(props: {
         if (ok) props.onSaved(`Saved the entry of ${checked.entry.endpoint}.`);
       }}
     >
-      <h2 id="entry-form-title">{props.editing ? `Edit ${props.initial.endpoint}` : 'Add an entry'}</h2>
+      <h2 id="entry-form-title">
+        {props.editing ? `Edit ${props.initial.endpoint}` : 'Add an entry'}
+      </h2>
       <Field label="Endpoint" error={errors.endpoint}>
         {(id, d) => (
           <input
@@ -116,7 +118,11 @@ function EntryForm(props: {
               />
             )}
           </Field>
-          <Field label="Key (hex)" error={errors.key} hint="The shared secret, two hex digits per byte.">
+          <Field
+            label="Key (hex)"
+            error={errors.key}
+            hint="The shared secret, two hex digits per byte."
+          >
             {(id, d) => (
               <span class="inline">
                 <input
@@ -133,7 +139,9 @@ function EntryForm(props: {
                 <button
                   type="button"
                   class="small"
-                  onClick={() => set({ key: bytesToHex(crypto.getRandomValues(new Uint8Array(16))) })}
+                  onClick={() =>
+                    set({ key: bytesToHex(crypto.getRandomValues(new Uint8Array(16))) })
+                  }
                 >
                   Random key
                 </button>
@@ -173,7 +181,7 @@ function EntryRow(props: { entry: SecurityEntry; onEdit: () => void; onDeleted: 
         {entry.key === undefined ? (
           '—'
         ) : (
-          <>
+          <span>
             {showKey ? entry.key : '•'.repeat(Math.min(16, entry.key.length / 2))}{' '}
             <button
               type="button"
@@ -184,46 +192,54 @@ function EntryRow(props: { entry: SecurityEntry; onEdit: () => void; onDeleted: 
             >
               {showKey ? 'Hide' : 'Show'}
             </button>
-          </>
+          </span>
         )}
       </td>
       <td data-label="Actions">
-        <div class="action-buttons">
-          <button type="button" class="small" aria-label={`Edit ${entry.endpoint}`} onClick={props.onEdit}>
-            Edit
-          </button>
-          {!confirm ? (
+        <div>
+          <div class="action-buttons">
             <button
               type="button"
-              class="small danger"
-              aria-label={`Delete ${entry.endpoint}`}
-              onClick={() => setConfirm(true)}
+              class="small"
+              aria-label={`Edit ${entry.endpoint}`}
+              onClick={props.onEdit}
             >
-              Delete…
+              Edit
             </button>
-          ) : (
-            <span class="confirm" role="group" aria-label={`Confirm deleting ${entry.endpoint}`}>
+            {!confirm ? (
               <button
                 type="button"
                 class="small danger"
-                onClick={async () => {
-                  setConfirm(false);
-                  const ok = await run('Deleting…', async () => {
-                    await api.deleteSecurity(entry.endpoint);
-                    return 'Deleted.';
-                  });
-                  if (ok) props.onDeleted();
-                }}
+                aria-label={`Delete ${entry.endpoint}`}
+                onClick={() => setConfirm(true)}
               >
-                Yes, delete
+                Delete…
               </button>
-              <button type="button" class="small" onClick={() => setConfirm(false)}>
-                Keep it
-              </button>
-            </span>
-          )}
+            ) : (
+              <span class="confirm">
+                <button
+                  type="button"
+                  aria-label={`Yes, delete ${entry.endpoint}`}
+                  class="small danger"
+                  onClick={async () => {
+                    setConfirm(false);
+                    const ok = await run('Deleting…', async () => {
+                      await api.deleteSecurity(entry.endpoint);
+                      return 'Deleted.';
+                    });
+                    if (ok) props.onDeleted();
+                  }}
+                >
+                  Yes, delete
+                </button>
+                <button type="button" class="small" onClick={() => setConfirm(false)}>
+                  Keep it
+                </button>
+              </span>
+            )}
+          </div>
+          <OutcomeText outcome={outcome} />
         </div>
-        <OutcomeText outcome={outcome} />
       </td>
     </tr>
   );

@@ -13,7 +13,9 @@ export const EMPTY_FORM: SecurityForm = { endpoint: '', mode: 'psk', identity: '
 /** The entry a form describes, or what is wrong with each field. */
 export function checkSecurityForm(
   f: SecurityForm,
-): { ok: true; entry: SecurityEntry } | { ok: false; errors: Partial<Record<keyof SecurityForm, string>> } {
+):
+  | { ok: true; entry: SecurityEntry }
+  | { ok: false; errors: Partial<Record<keyof SecurityForm, string>> } {
   const errors: Partial<Record<keyof SecurityForm, string>> = {};
   const endpoint = f.endpoint.trim();
   if (endpoint === '') errors.endpoint = 'enter the endpoint name the device registers with';
@@ -26,9 +28,9 @@ export function checkSecurityForm(
   else if (new TextEncoder().encode(f.identity).length > 256) errors.identity = 'at most 256 bytes';
   const key = f.key.replace(/[\s:]/g, '').toLowerCase();
   if (key === '') errors.key = 'enter the key in hex';
-  else if (!/^(?:[0-9a-f]{2})+$/.test(key)) errors.key = 'hex digits, two per byte (e.g. 73656372657421)';
+  else if (!/^(?:[0-9a-f]{2})+$/.test(key))
+    errors.key = 'hex digits, two per byte (e.g. 73656372657421)';
   else if (key.length / 2 > 256) errors.key = 'at most 256 bytes';
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return { ok: true, entry: { endpoint, mode: 'psk', identity: f.identity, key } };
 }
-

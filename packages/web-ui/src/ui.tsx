@@ -116,7 +116,12 @@ export function Modal(props: {
     <dialog ref={ref} class={`modal ${props.class ?? ''}`} aria-labelledby={titleId}>
       <div class="modal-head">
         <h2 id={titleId}>{props.title}</h2>
-        <button type="button" class="icon-button" aria-label="Close" onClick={() => ref.current?.close()}>
+        <button
+          type="button"
+          class="icon-button"
+          aria-label="Close"
+          onClick={() => ref.current?.close()}
+        >
           ×
         </button>
       </div>
@@ -158,7 +163,11 @@ export interface Point {
 }
 
 /** A small line chart of numeric values over time (inline SVG). */
-export function Sparkline(props: { points: readonly Point[]; label: string; units?: string | undefined }) {
+export function Sparkline(props: {
+  points: readonly Point[];
+  label: string;
+  units?: string | undefined;
+}) {
   const { points } = props;
   const w = 240;
   const h = 56;

@@ -24,16 +24,28 @@ describe('parseValue', () => {
       value: '9223372036854775807',
     });
     expect(parseValue('integer', '9223372036854775808').ok).toBe(false);
-    expect(parseValue('integer', '4.5')).toMatchObject({ ok: false, error: expect.stringMatching(/whole number/) });
+    expect(parseValue('integer', '4.5')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/whole number/),
+    });
     expect(parseValue('integer', '')).toMatchObject({ ok: false });
-    expect(parseValue('unsigned', '-1')).toMatchObject({ ok: false, error: expect.stringMatching(/0 or more/) });
-    expect(parseValue('unsigned', '18446744073709551615')).toEqual({ ok: true, value: '18446744073709551615' });
+    expect(parseValue('unsigned', '-1')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/0 or more/),
+    });
+    expect(parseValue('unsigned', '18446744073709551615')).toEqual({
+      ok: true,
+      value: '18446744073709551615',
+    });
     expect(parseValue('unsigned', '18446744073709551616').ok).toBe(false);
     expect(parseValue('integer', '101', { range: { min: 0, max: 100 } })).toEqual({
       ok: false,
       error: 'must be between 0 and 100',
     });
-    expect(parseValue('integer', '100', { range: { min: 0, max: 100 } })).toEqual({ ok: true, value: 100 });
+    expect(parseValue('integer', '100', { range: { min: 0, max: 100 } })).toEqual({
+      ok: true,
+      value: 100,
+    });
   });
 
   it('floats, including the special values the API takes as strings', () => {
@@ -53,7 +65,10 @@ describe('parseValue', () => {
     expect(parseValue('boolean', 'yes').ok).toBe(false);
     expect(parseValue('string', ' padded ')).toEqual({ ok: true, value: ' padded ' });
     expect(parseValue('string', '')).toEqual({ ok: true, value: '' });
-    expect(parseValue('string', 'U', { enumeration: ['U', 'UQ'] })).toEqual({ ok: true, value: 'U' });
+    expect(parseValue('string', 'U', { enumeration: ['U', 'UQ'] })).toEqual({
+      ok: true,
+      value: 'U',
+    });
     expect(parseValue('string', 'X', { enumeration: ['U', 'UQ'] }).ok).toBe(false);
     expect(parseValue('objlnk', '3:0')).toEqual({ ok: true, value: '3:0' });
     expect(parseValue('objlnk', '65536:0').ok).toBe(false);
@@ -64,8 +79,14 @@ describe('parseValue', () => {
     expect(parseValue('opaque', '0a ff:10')).toEqual({ ok: true, value: 'Cv8Q' });
     expect(parseValue('opaque', '0x0102')).toEqual({ ok: true, value: 'AQI=' });
     expect(parseValue('opaque', '')).toEqual({ ok: true, value: '' });
-    expect(parseValue('opaque', 'abc')).toMatchObject({ ok: false, error: expect.stringMatching(/hex/) });
-    expect(parseValue('opaque', 'AQI=', { encoding: 'base64' })).toEqual({ ok: true, value: 'AQI=' });
+    expect(parseValue('opaque', 'abc')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/hex/),
+    });
+    expect(parseValue('opaque', 'AQI=', { encoding: 'base64' })).toEqual({
+      ok: true,
+      value: 'AQI=',
+    });
     expect(parseValue('opaque', 'AQI', { encoding: 'base64' })).toMatchObject({
       ok: false,
       error: expect.stringMatching(/base64/),
@@ -79,8 +100,14 @@ describe('parseValue', () => {
       ok: true,
       value: new Date(2024, 4, 1, 12, 30, 0).toISOString(),
     });
-    expect(parseTime('2024-05-01T12:00:00Z')).toEqual({ ok: true, value: '2024-05-01T12:00:00.000Z' });
-    expect(parseTime('2024-05-01T14:00:00+02:00')).toEqual({ ok: true, value: '2024-05-01T12:00:00.000Z' });
+    expect(parseTime('2024-05-01T12:00:00Z')).toEqual({
+      ok: true,
+      value: '2024-05-01T12:00:00.000Z',
+    });
+    expect(parseTime('2024-05-01T14:00:00+02:00')).toEqual({
+      ok: true,
+      value: '2024-05-01T12:00:00.000Z',
+    });
     expect(parseTime('1714564800')).toEqual({ ok: true, value: '2024-05-01T12:00:00.000Z' });
     expect(parseTime('2024-02-30T10:00').ok).toBe(false);
     expect(parseTime('yesterday').ok).toBe(false);

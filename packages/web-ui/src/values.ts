@@ -5,7 +5,9 @@
  */
 import type { DataType, JsonValue, ResourceSpec } from './model';
 
-export type Parsed = { readonly ok: true; readonly value: JsonValue } | { readonly ok: false; readonly error: string };
+export type Parsed =
+  | { readonly ok: true; readonly value: JsonValue }
+  | { readonly ok: false; readonly error: string };
 
 export type OpaqueEncoding = 'hex' | 'base64';
 
@@ -109,8 +111,7 @@ function parseInteger(t: string, unsigned: boolean, o: ParseOptions): Parsed {
   if (!/^[+-]?\d{1,20}$/.test(t)) return fail('expected a whole number, e.g. 42');
   const n = BigInt(t);
   if (unsigned && n < 0n) return fail('expected a number of 0 or more');
-  if (!unsigned && (n < INT64_MIN || n > INT64_MAX))
-    return fail('out of the signed 64-bit range');
+  if (!unsigned && (n < INT64_MIN || n > INT64_MAX)) return fail('out of the signed 64-bit range');
   if (unsigned && n > UINT64_MAX) return fail('out of the unsigned 64-bit range');
   if (o.range && (n < BigInt(Math.ceil(o.range.min)) || n > BigInt(Math.floor(o.range.max)))) {
     return fail(`must be between ${o.range.min} and ${o.range.max}`);
@@ -120,7 +121,8 @@ function parseInteger(t: string, unsigned: boolean, o: ParseOptions): Parsed {
 
 function parseFloatValue(t: string, o: ParseOptions): Parsed {
   if (t === 'NaN' || t === 'Infinity' || t === '-Infinity') return ok(t);
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return fail('expected a number, e.g. 21.5');
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t))
+    return fail('expected a number, e.g. 21.5');
   const n = Number(t);
   if (!Number.isFinite(n)) return fail('the number is too large');
   if (o.range && (n < o.range.min || n > o.range.max)) {
@@ -177,7 +179,10 @@ export function parseValue(type: DataType, text: string, options: ParseOptions =
 }
 
 /** The validation options a resource's model implies. */
-export function optionsFor(spec: ResourceSpec | undefined, encoding?: OpaqueEncoding): ParseOptions {
+export function optionsFor(
+  spec: ResourceSpec | undefined,
+  encoding?: OpaqueEncoding,
+): ParseOptions {
   return {
     range: spec?.range,
     enumeration: spec?.type === 'string' ? spec.enumeration : undefined,
@@ -210,7 +215,11 @@ export function formatValue(type: DataType, value: JsonValue): string {
 }
 
 /** A value as the text an editor starts from (the inverse of `parseValue`). */
-export function toInputText(type: DataType, value: JsonValue | undefined, encoding: OpaqueEncoding = 'hex'): string {
+export function toInputText(
+  type: DataType,
+  value: JsonValue | undefined,
+  encoding: OpaqueEncoding = 'hex',
+): string {
   if (value === undefined) return '';
   if (type === 'opaque' && typeof value === 'string') {
     if (encoding === 'base64') return value;
@@ -227,7 +236,8 @@ export function toInputText(type: DataType, value: JsonValue | undefined, encodi
 /** The numeric value of a JSON value, for charts; `undefined` when not a finite number. */
 export function numericValue(type: DataType, value: JsonValue): number | undefined {
   if (type !== 'integer' && type !== 'unsigned' && type !== 'float') return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  const n =
+    typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
   return Number.isFinite(n) ? n : undefined;
 }
 
@@ -244,7 +254,8 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h${s % 3600 >= 60 ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
+  if (s < 86400)
+    return `${Math.floor(s / 3600)} h${s % 3600 >= 60 ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
   return `${Math.floor(s / 86400)} d${s % 86400 >= 3600 ? ` ${Math.floor((s % 86400) / 3600)} h` : ''}`;
 }
 

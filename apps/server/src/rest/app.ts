@@ -8,6 +8,7 @@
  * - `/api/clients…`: registrations, Read/Write/Execute/Create/Delete/Discover/Write-Attributes,
  *   Observe/Cancel, composite operations
  * - `/api/security/clients[/:ep]`: PSK / no-sec entries
+ * - `PUT|DELETE /api/packages/:name`: firmware packages served at `/fw/<name>` (pull mode)
  * - `GET /api/objectspecs`, `GET /api/objectspecs/:id?version=`: the object models the server knows
  * - `GET /api/events[?ep=]`: server-sent events
  * - `GET /metrics`: Prometheus text; `GET /health`: `{ "status": "ok" }`
@@ -17,6 +18,7 @@
  * `?access_token=<token>`, since browsers' EventSource cannot set headers. `/health` stays open.
  * The token check, error answers and 404s are app-kit's `createRestApp`.
  */
+
 import { createRestApp, SseHub } from '@lwm2m-ts/app-kit';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { registerClientRoutes } from './clients-routes.js';
@@ -29,10 +31,12 @@ import {
   type Metric,
   statsMetrics,
 } from './metrics.js';
+import { registerPackageRoutes } from './packages-routes.js';
 import { parseDecimalId, type Query, queryParam } from './request-params.js';
 import { registerSecurityRoutes } from './security-routes.js';
 import type { RestApiServer } from './server-api.js';
 import { type SseEventName, streamServerEvents } from './sse.js';
+import { registerWebRoutes } from './web-routes.js';
 
 export interface RestApiOptions {
   /** Bearer token every `/api/*` and `/metrics` request must carry; none: open. */
@@ -43,6 +47,8 @@ export interface RestApiOptions {
   readonly sseHeartbeatMs?: number | undefined;
   /** Largest request body in bytes. Default 1 MiB. */
   readonly bodyLimit?: number | undefined;
+  /** Serve the web page (`@lwm2m-ts/web-ui`) at `/`. Default true. */
+  readonly web?: boolean | undefined;
 }
 
 export function createRestApi(
@@ -125,5 +131,7 @@ export function createRestApi(
 
   registerClientRoutes(app, server);
   registerSecurityRoutes(app, server);
+  registerPackageRoutes(app, server);
+  if (options.web !== false) registerWebRoutes(app);
   return app;
 }

@@ -73,6 +73,9 @@ export interface RestApiServer extends EventEmitter<ServerEvents> {
     opts?: RequestOptions,
   ): Promise<EmptyResponse>;
   listObservations(ep: string): Promise<readonly ObservationRecord[]>;
+  /** Serves a firmware package at `/fw/<name>` (pull mode); returns that path. */
+  addPackage(name: string, bytes: Uint8Array): string;
+  removePackage(name: string): boolean;
   /** Counters and levels (`ServerStats`); every numeric entry becomes a metric. */
   stats(): object;
 }

@@ -1,0 +1,388 @@
+/**
+ * The server's web page in a real browser: Debian's Chromium driven by playwright-core, against
+ * a real LwM2mServer with its REST API and one of our clients. A person's path through the page:
+ * the device appears live, its page shows the object tree, Read, Write and read back, Observe
+ * with live values and a chart, Execute Reboot and the re-registration, an error in words; no
+ * console errors; labels and keyboard focus; screenshots (wide and narrow) to look at.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deviceObject, LwM2mClient } from '@lwm2m-ts/client';
+import { createRestApi, LwM2mServer, registerWebRoutes } from '@lwm2m-ts/server';
+import { peerOrSkip } from '@lwm2m-ts/testkit';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = peerOrSkip('chromium');
+
+/** Flags for a closed network: without them Chromium waits on lookups and updates. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+// Scripts that run in the page, as plain JavaScript (e2e type-checks without the DOM library).
+
+/** Inputs, selects, text areas and buttons that have no accessible name. */
+const UNLABELLED_JS = `(() => {
+  const missing = [];
+  for (const el of document.querySelectorAll('input, select, textarea, button')) {
+    const has = (name) => (el.getAttribute(name) || '').trim() !== '';
+    const named =
+      has('aria-label') ||
+      has('aria-labelledby') ||
+      has('title') ||
+      (el.tagName === 'BUTTON' ? el.textContent.trim() !== '' : (el.labels?.length ?? 0) > 0);
+    if (!named) missing.push(el.outerHTML.slice(0, 120));
+  }
+  return missing;
+})()`;
+
+/** The focused element, and whether it shows an outline of at least 2 px. */
+const FOCUSED_JS = `(() => {
+  const el = document.activeElement;
+  if (el === null || el === document.body) return undefined;
+  const s = getComputedStyle(el);
+  const name = (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40);
+  return {
+    what: el.tagName.toLowerCase() + ':' + name,
+    outline: s.outlineStyle !== 'none' && Number.parseFloat(s.outlineWidth) >= 2,
+  };
+})()`;
+
+/** Waits (up to 10 s) until the value matches: SSE, CoAP and rendering take their time. */
+function poll<T>(read: () => Promise<T> | T) {
+  return expect.poll(read, { timeout: 10_000, interval: 100 });
+}
+
+const SCREENSHOTS = fileURLToPath(new URL('../.test-results/screenshots/', import.meta.url));
+const EP = 'web-dev-1';
+const MANUFACTURER = 'ACME Sensors';
+
+describe.skipIf(!CHROMIUM)('the web page in Chromium', () => {
+  const open: { close(): Promise<unknown> }[] = [];
+  let server: LwM2mServer;
+  let base: string;
+  let context: BrowserContext;
+  let userDataDir: string;
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    server = new LwM2mServer({
+      coap: { address: '127.0.0.1', port: 0 },
+      dtls: false,
+      requestTimeout: 5000,
+    });
+    await server.start();
+    open.push(server);
+    const app = createRestApi(server, { sseHeartbeatMs: 5000 });
+    // The REST API may serve the page itself already; add it when it does not.
+    if (!app.hasRoute({ method: 'GET', url: '/' })) registerWebRoutes(app);
+    open.push(app);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+    userDataDir = mkdtempSync(path.join(tmpdir(), 'lwm2m-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM!,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1360, height: 900 },
+      locale: 'en-GB',
+      timezoneId: 'UTC',
+      timeout: 30_000,
+    });
+    context.setDefaultTimeout(15_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    // Clients first (they de-register while the server listens), then the HTTP API, the server.
+    for (const o of open.splice(0).reverse()) await o.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  function watchConsole(page: Page): string[] {
+    const errors: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+    // Name the request behind a "Failed to load resource" note.
+    page.on('response', (res) => {
+      if (res.status() >= 400)
+        errors.push(`response: ${res.status()} ${new URL(res.url()).pathname}`);
+    });
+    return errors;
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  }
+
+  /** Inputs without an accessible name, and buttons without text or label. */
+  function unlabelled(page: Page): Promise<string[]> {
+    return page.evaluate<string[]>(UNLABELLED_JS);
+  }
+
+  /** Tabs `n` times; each focused element must change and show an outline. */
+  async function tabThrough(page: Page, n: number): Promise<string[]> {
+    const seen: string[] = [];
+    for (let i = 0; i < n; i++) {
+      await page.keyboard.press('Tab');
+      const f = await page.evaluate<{ what: string; outline: boolean } | undefined>(FOCUSED_JS);
+      expect(f, `Tab #${i + 1} focuses something`).toBeDefined();
+      expect(f!.outline, `${f!.what} shows its focus`).toBe(true);
+      seen.push(f!.what);
+    }
+    return seen;
+  }
+
+  it('lists, reads, writes, observes and reboots a device', async () => {
+    const page = await context.newPage();
+    const errors = watchConsole(page);
+
+    // The list, empty at first.
+    await page.goto(`${base}/`);
+    await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
+    await page.getByText('No device is registered yet').waitFor();
+    await page.locator('.live-live').waitFor();
+
+    // A device registers: it appears without a reload.
+    const client: LwM2mClient = new LwM2mClient({
+      endpoint: EP,
+      lwm2mVersion: '1.1',
+      local: { address: '127.0.0.1' },
+      server: { uri: `coap://127.0.0.1:${server.addresses().coap!.port}`, lifetime: 300 },
+      objects: [
+        deviceObject({
+          manufacturer: MANUFACTURER,
+          modelNumber: 'WT-100',
+          serialNumber: EP,
+          firmwareVersion: '1.0.0',
+          // Our client does nothing on Reboot by default: here it "restarts" by registering again.
+          onReboot: async () => {
+            await client.deregister();
+            await client.start();
+          },
+        }),
+      ],
+    });
+    open.push(client);
+    await client.start();
+    const row = page.locator(`tr[data-endpoint="${EP}"]`);
+    await row.waitFor();
+    await poll(() => row.textContent()).toContain('1.1');
+    await poll(() => page.locator('.counts').textContent()).toMatch(/^1 registered/);
+
+    // Search and sort work on the list.
+    await page.getByLabel('Search').fill('no-such-device');
+    await page.getByText('No device matches').waitFor();
+    await page.getByLabel('Search').fill('web-dev');
+    await row.waitFor();
+    await page.getByRole('button', { name: /^Lifetime/ }).click();
+    expect(await page.locator('th[aria-sort="ascending"]').textContent()).toContain('Lifetime');
+    await page.getByLabel('Search').fill('');
+
+    expect(await unlabelled(page)).toEqual([]);
+    await shot(page, 'devices');
+
+    // Keyboard: Tab goes through the skip link, the navigation… each with a visible focus.
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    const focused = await tabThrough(page, 5);
+    expect(new Set(focused).size).toBe(5);
+
+    // The device's page.
+    await row.getByRole('link', { name: EP }).click();
+    await page.getByRole('heading', { level: 1, name: EP }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/clients/${EP}`);
+    await page.getByRole('heading', { level: 2, name: /^Device \/3/ }).waitFor();
+    await page.getByRole('heading', { level: 2, name: /^Temperature \/3303/ }).waitFor();
+
+    // Read the manufacturer.
+    const value = (p: string) => page.locator(`[data-value-path="${p}"]`);
+    await page.getByRole('button', { name: 'Read /3/0/0', exact: true }).click();
+    await poll(() => value('/3/0/0').textContent()).toBe(MANUFACTURER);
+
+    // Write the UTC offset (a string, RW) and read it back.
+    await page.getByRole('button', { name: 'Write /3/0/14', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Write /3/0/14' });
+    await form.getByLabel('New value of UTC Offset').fill('+02:00');
+    await form.getByRole('button', { name: 'Write', exact: true }).click();
+    await form.getByText(/^Written/).waitFor();
+    await page.getByRole('button', { name: 'Read /3/0/14', exact: true }).click();
+    await poll(() => value('/3/0/14').textContent()).toBe('+02:00');
+    const onDevice = await client.get('/3/0/14');
+    expect(onDevice).toMatchObject({ kind: 'singleResource', value: '+02:00' });
+
+    // A value that does not fit the type is refused before anything is sent.
+    await page.getByRole('button', { name: 'Write /1/0/1', exact: true }).click();
+    const lifetimeForm = page.getByRole('form', { name: 'Write /1/0/1' });
+    await lifetimeForm.getByRole('textbox').fill('soon');
+    await lifetimeForm.getByRole('button', { name: 'Write', exact: true }).click();
+    await lifetimeForm.getByText('expected a whole number, e.g. 42').waitFor();
+    await lifetimeForm.getByRole('button', { name: 'Close' }).click();
+
+    // Observe the temperature; the device changes it; the page shows each value and a chart.
+    await page.getByRole('button', { name: 'Observe /3303/0/5700', exact: true }).click();
+    await page.getByRole('button', { name: 'Stop observing /3303/0/5700', exact: true }).waitFor();
+    await page.locator('.obs-item', { hasText: '/3303/0/5700' }).waitFor();
+    for (const t of [22.5, 23, 24.5, 23.5]) {
+      await client.set('/3303/0/5700', t);
+      await poll(() => value('/3303/0/5700').textContent()).toBe(String(t));
+    }
+    const chart = page.locator('[data-chart-path="/3303/0/5700"]');
+    await chart.waitFor();
+    expect(await chart.locator('svg polyline').count()).toBe(1);
+    expect(await chart.locator('svg').getAttribute('aria-label')).toMatch(
+      /4 values, from 22\.5 to 24\.5, last 23\.5/,
+    );
+
+    // Data the device sends on its own (Send, LwM2M 1.1) shows in the same panel.
+    await client.set('/3303/0/5700', 21);
+    await client.send(['/3303/0/5700']);
+    await page.locator('.history li', { hasText: 'Send' }).first().waitFor();
+    await poll(() => value('/3303/0/5700').textContent()).toBe('21');
+
+    // Write-Attributes in its dialog; the Discover that follows shows them on the row.
+    await page
+      .getByRole('button', { name: 'Write attributes of /3303/0/5700', exact: true })
+      .click();
+    const dialog = page.getByRole('dialog', { name: 'Write attributes of /3303/0/5700' });
+    await dialog.getByLabel(/^Minimum period/).fill('1');
+    await dialog.getByLabel(/^Maximum period/).fill('60');
+    await dialog.getByLabel(/^Greater than/).fill('30');
+    expect(await unlabelled(page)).toEqual([]);
+    await dialog.getByRole('button', { name: 'Write attributes' }).click();
+    await dialog.getByText(/^Attributes written/).waitFor();
+    await shot(page, 'attributes-dialog');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await poll(() => page.locator('tr[data-path="/3303/0/5700"] .chips').textContent()).toMatch(
+      /pmin=1.*pmax=60.*gt=30/,
+    );
+
+    // Discover shows the attributes; composite read of two selected paths (LwM2M 1.1).
+    await page.getByRole('button', { name: 'Discover /3/0', exact: true }).click();
+    await page
+      .locator('[data-path="/3/0"] .instance-head')
+      .getByText(/^Discovered \d+ links/)
+      .waitFor();
+    await page.getByRole('checkbox', { name: 'Select /3/0/1 for a composite read' }).check();
+    await page.getByRole('checkbox', { name: 'Select /3/0/2 for a composite read' }).check();
+    await page.getByRole('button', { name: 'Read selected (2)' }).click();
+    await page.getByText(/^Read 2 values/).waitFor();
+    await poll(() => value('/3/0/1').textContent()).toBe('WT-100');
+    await poll(() => value('/3/0/2').textContent()).toBe(EP);
+
+    expect(await unlabelled(page)).toEqual([]);
+    await page.evaluate('window.scrollTo(0, 0)');
+    await shot(page, 'device');
+    await page.locator('#object-3303').scrollIntoViewIfNeeded();
+    await shot(page, 'device-temperature');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'device-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // Execute Reboot: the device registers again, the page says so and keeps working.
+    const before = (await server.getRegistration(EP))!.id;
+    await page.getByRole('button', { name: 'Execute /3/0/4', exact: true }).click();
+    const execForm = page.getByRole('form', { name: 'Execute /3/0/4' });
+    await execForm.getByRole('button', { name: 'Execute now' }).click();
+    await execForm.getByText(/^Executed/).waitFor();
+    await page.locator('.timeline').getByText('Registered again (a new registration)').waitFor();
+    const after = (await server.getRegistration(EP))!.id;
+    expect(after).not.toBe(before);
+    await poll(() => page.locator('.reg-info').textContent()).toContain(after);
+    // The observation went with the old registration.
+    await page.getByRole('button', { name: 'Observe /3303/0/5700', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Read /3/0/0', exact: true }).click();
+    await page
+      .locator('tr[data-path="/3/0/0"]')
+      .getByText(/^Read \(/)
+      .waitFor();
+
+    // Narrow window: the same pages, laid out for a phone.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await shot(page, 'device-narrow');
+    await page.locator('tr[data-path="/3/0/0"]').scrollIntoViewIfNeeded();
+    await shot(page, 'device-narrow-resources');
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Devices' })
+      .click();
+    await row.waitFor();
+    await shot(page, 'devices-narrow');
+    await page.setViewportSize({ width: 1360, height: 900 });
+
+    // The security page: add a PSK entry, see it listed.
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Security' })
+      .click();
+    await page.getByRole('heading', { level: 1, name: 'Security' }).waitFor();
+    await page.getByLabel('Endpoint').fill('psk-dev');
+    await page.getByLabel('PSK identity').fill('psk-dev-id');
+    await page.getByLabel('Key (hex)').fill('73656372657421');
+    await page.getByRole('button', { name: 'Add entry' }).click();
+    await page.locator('tr[data-endpoint="psk-dev"]').waitFor();
+    expect(await server.security.getByEndpoint('psk-dev')).toMatchObject({
+      identity: 'psk-dev-id',
+    });
+    expect(await unlabelled(page)).toEqual([]);
+    await shot(page, 'security');
+
+    expect(errors).toEqual([]);
+
+    // The device leaves: the list drops it live; a request on its page fails in words.
+    await page.goto(`${base}/clients/${EP}`);
+    await page.getByRole('heading', { level: 2, name: /^Device \/3/ }).waitFor();
+    await client.deregister();
+    await page.getByText('The device is not registered now.').waitFor();
+    await page.getByRole('button', { name: 'Read /3/0/0', exact: true }).click();
+    await page
+      .locator('tr[data-path="/3/0/0"] [role="alert"]')
+      .getByText('the device is not registered (it may have left)')
+      .waitFor();
+    // The only console errors are the browser's own notes of the refused request.
+    expect(
+      errors.filter((e) => !/Failed to load resource.*404|response: 404 \/api\/clients\//.test(e)),
+    ).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('asks for the token when the API needs one, and keeps it for the tab', async () => {
+    const secured = createRestApi(server, { token: 'web-s3cret' });
+    if (!secured.hasRoute({ method: 'GET', url: '/' })) registerWebRoutes(secured);
+    open.push(secured);
+    await secured.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(secured.server.address() as AddressInfo).port}`;
+    const page = await context.newPage();
+    const errors = watchConsole(page);
+    await page.goto(`${url}/`);
+    const dialog = page.getByRole('dialog', { name: 'Access token needed' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Token').fill('web-s3cret');
+    await dialog.getByRole('button', { name: 'Use this token' }).click();
+    await page.locator('.counts').waitFor();
+    await page.locator('.live-live').waitFor();
+    await page.reload();
+    await page.locator('.counts').waitFor();
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    // Only the first, refused request shows in the console (as the browser's own 401 note).
+    expect(
+      errors.filter((e) => !/Failed to load resource.*401|response: 401 \/api\//.test(e)),
+    ).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
