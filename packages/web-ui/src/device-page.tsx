@@ -282,8 +282,11 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
   // the device leaves later, the event stream has said so already.)
   const lookedUp = useRef(false);
   useEffect(() => {
-    if (row !== undefined || app.devices === undefined || lookedUp.current) return;
+    // Decided once, when the list first arrives: a device that leaves later (a reboot) must not
+    // trigger a lookup that can only answer 404.
+    if (app.devices === undefined || lookedUp.current) return;
     lookedUp.current = true;
+    if (row !== undefined) return;
     api.client(endpoint).then(
       (r) => {
         setLastReg(r);
