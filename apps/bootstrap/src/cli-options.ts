@@ -31,6 +31,15 @@ export interface CliOptions extends ListenOptions {
   readonly noDtls: boolean;
   readonly logLevel: LogLevel;
   readonly stepTimeout: number;
+  /**
+   * Where bootstrap configurations live: `memory` (or the `--config-file`), or a `redis://` /
+   * `rediss://` URL shared by every bootstrap server process on it.
+   */
+  readonly store: string;
+  /** Prefix of every Redis key. */
+  readonly storePrefix: string;
+  /** How long a Redis operation may wait (for the connection, then the reply), in ms. */
+  readonly storeTimeout: number;
 }
 
 export const DEFAULTS: CliOptions = Object.freeze({
@@ -49,6 +58,9 @@ export const DEFAULTS: CliOptions = Object.freeze({
   noDtls: false,
   logLevel: 'info',
   stepTimeout: 10_000,
+  store: 'memory',
+  storePrefix: 'lwm2m:',
+  storeTimeout: 5000,
 });
 
 /** A bad flag or variable: the CLI prints the message and exits with status 2. */
@@ -65,7 +77,30 @@ const SPECS: readonly OptionSpec<keyof CliOptions>[] = [
   { key: 'noDtls', flag: 'no-dtls', kind: 'flag' },
   { key: 'logLevel', flag: 'log-level', kind: 'level' },
   { key: 'stepTimeout', flag: 'step-timeout', kind: 'ms' },
+  { key: 'store', flag: 'store', kind: 'string' },
+  { key: 'storePrefix', flag: 'store-prefix', kind: 'string' },
+  { key: 'storeTimeout', flag: 'store-timeout', kind: 'ms' },
 ];
+
+/** True for a `redis://` or `rediss://` URL. */
+export function isRedisUrl(store: string): boolean {
+  try {
+    const { protocol } = new URL(store);
+    return protocol === 'redis:' || protocol === 'rediss:';
+  } catch {
+    return false;
+  }
+}
+
+function storeConflict(o: CliOptions): string | undefined {
+  if (o.store !== 'memory' && !isRedisUrl(o.store)) {
+    return `--store: ${JSON.stringify(o.store)} is neither "memory" nor a redis:// or rediss:// URL`;
+  }
+  if (o.store !== 'memory' && o.configFile !== undefined) {
+    return '--config-file and --store redis://… together: with Redis, configurations live in Redis';
+  }
+  return undefined;
+}
 
 /** `coap-port` → `LWM2M_BOOTSTRAP_COAP_PORT`. */
 export function envName(flag: string): string {
@@ -87,6 +122,11 @@ Options (each also as an environment variable, e.g. LWM2M_BOOTSTRAP_COAP_PORT=57
   --http-port PORT        REST API port (default 8081; 0 picks a free one)
   --http-address ADDR     REST API bind address (default 127.0.0.1: local only)
   --config-file FILE      keep bootstrap configurations in this JSON file (default: in memory)
+  --store STORE           memory (default) or redis://[:password@]host:port[/db] (or rediss://):
+                          keep the configurations in Redis, shared by every lwm2m-bootstrap on it
+  --store-prefix PREFIX   prefix of the Redis keys (default lwm2m:)
+  --store-timeout MS      how long a Redis operation may wait before it fails with 5.03 / HTTP
+                          503 (default 5000)
   --default-config FILE   JSON configuration for endpoints without one (default: they get 4.00)
   --token TOKEN           require "Authorization: Bearer TOKEN" on /api/* and /metrics
   --dm-server URL         REST API of an lwm2m-server: each PSK account a device is given is
@@ -117,7 +157,7 @@ export function parseCliOptions(
     defaults: DEFAULTS,
     envPrefix: 'LWM2M_BOOTSTRAP',
     error: CliOptionError,
-    check: socketConflict,
+    check: (o) => socketConflict(o) ?? storeConflict(o),
   });
 }
 

@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { runCli, StartupInputError } from '@lwm2m-ts/app-kit';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { type CliOptions, parseCliOptions, USAGE } from './cli-options.js';
+import type { BootstrapConfigStore } from './config-store.js';
 import { FileBootstrapConfigStore } from './file-config-store.js';
+import { openRedisConfigStore, RedisPackageMissingError } from './redis-config-store.js';
 import { createRestApi } from './rest/app.js';
 import { BootstrapServer } from './server.js';
 
@@ -31,8 +33,22 @@ void runCli<CliOptions>({
   shutdownLimitMs: (options) => options.stepTimeout + 5000,
   async start(options, { log, closeOnExit }) {
     const registry = ObjectRegistry.withBuiltins();
-    let store: FileBootstrapConfigStore | undefined;
-    if (options.configFile !== undefined) {
+    let store: BootstrapConfigStore | undefined;
+    if (options.store !== 'memory') {
+      try {
+        store = await openRedisConfigStore({
+          url: options.store,
+          keyPrefix: options.storePrefix,
+          timeoutMs: options.storeTimeout,
+        });
+      } catch (err) {
+        if (err instanceof RedisPackageMissingError) {
+          throw new StartupInputError(`--store: ${err.message}`);
+        }
+        throw err;
+      }
+      closeOnExit(store);
+    } else if (options.configFile !== undefined) {
       try {
         store = await FileBootstrapConfigStore.open(options.configFile, registry);
       } catch (err) {

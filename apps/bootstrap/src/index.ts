@@ -37,6 +37,11 @@ export {
   type WriteKind,
 } from './plan.js';
 export {
+  openRedisConfigStore,
+  type RedisConfigStoreOptions,
+  RedisPackageMissingError,
+} from './redis-config-store.js';
+export {
   type BootstrapLogger,
   BootstrapServer,
   type BootstrapServerOptions,

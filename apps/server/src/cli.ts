@@ -3,6 +3,10 @@
  * checked in config.ts; `runCli` (app-kit) prints the ready line once the signal handlers are in
  * place and shuts down on SIGINT/SIGTERM (HTTP first, then the LwM2M server, then the PSK file).
  *
+ * With `--store redis://…` the stores are Redis ones (redis-stores.ts, `@lwm2m-ts/redis` loaded
+ * only then) and the server runs in cluster mode (cluster.ts); Redis unreachable at start means
+ * the start fails (status 1) after `--store-timeout`.
+ *
  * Exit status: 0 after a clean shutdown or `--help`; 2 for bad options (or a PSK file / models
  * directory that cannot be used); 1 when the server fails to start or to stop.
  */
@@ -13,6 +17,7 @@ import { ObjectRegistry } from '@lwm2m-ts/registry';
 import type { Logger } from 'pino';
 import { parseConfig, type ServerConfig, USAGE } from './config.js';
 import { FileSecurityStore } from './file-security-store.js';
+import { openRedisStores, RedisPackageMissingError, type RedisStores } from './redis-stores.js';
 import { createRestApi } from './rest/app.js';
 import { LwM2mServer } from './server.js';
 
@@ -52,12 +57,37 @@ void runCli<ServerConfig>({
       }
       closeOnExit(security);
     }
+    let redis: RedisStores | undefined;
+    if (config.store !== 'memory') {
+      try {
+        redis = await openRedisStores({
+          url: config.store,
+          keyPrefix: config.storePrefix,
+          timeoutMs: config.storeTimeout,
+        });
+      } catch (err) {
+        if (err instanceof RedisPackageMissingError) {
+          throw new StartupInputError(`--store: ${err.message}`);
+        }
+        throw err;
+      }
+      closeOnExit(redis);
+    }
     const registry = ObjectRegistry.withBuiltins();
     await loadModels(registry, config.models, log);
     const server = new LwM2mServer({
       coap: config.noCoap ? false : { address: config.coapAddress, port: config.coapPort },
       dtls: config.noDtls ? false : { address: config.dtlsAddress, port: config.dtlsPort },
       ...(security === undefined ? {} : { securityStore: security }),
+      ...(redis && {
+        registrationStore: redis.registrationStore,
+        observationStore: redis.observationStore,
+        securityStore: redis.securityStore,
+        cluster: {
+          bus: redis.bus,
+          ...(config.nodeId !== undefined && { nodeId: config.nodeId }),
+        },
+      }),
       registry,
       allowUnsecured: !config.noUnsecured,
       requestTimeout: config.requestTimeout,
@@ -65,6 +95,12 @@ void runCli<ServerConfig>({
     });
     closeOnExit(server);
     await server.start();
+    if (redis !== undefined) {
+      log.info(
+        { redis: redis.address, prefix: config.storePrefix, node: server.nodeId },
+        'cluster mode: state in Redis',
+      );
+    }
     const app = createRestApi(server, {
       token: config.token,
       logger: log.child({ component: 'http' }),

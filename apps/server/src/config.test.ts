@@ -84,6 +84,12 @@ describe('parseConfig', () => {
         'debug',
         '--request-timeout',
         '2500',
+        '--store-prefix',
+        'p:',
+        '--store-timeout',
+        '700',
+        '--node-id',
+        'n1',
       ],
     });
     expect(c).toEqual({
@@ -101,6 +107,10 @@ describe('parseConfig', () => {
       models: ['a', 'b'],
       logLevel: 'debug',
       requestTimeout: 2500,
+      store: 'memory',
+      storePrefix: 'p:',
+      storeTimeout: 700,
+      nodeId: 'n1',
     });
     expect(config({ argv: ['--no-coap'] })).toMatchObject({ noCoap: true, noDtls: false });
     expect(config({ argv: ['--no-dtls'] })).toMatchObject({ noCoap: false, noDtls: true });

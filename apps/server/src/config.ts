@@ -33,6 +33,18 @@ export interface ServerConfig extends ListenOptions {
   readonly logLevel: LogLevel;
   /** Default time limit of a device-management request (ms). */
   readonly requestTimeout: number;
+  /**
+   * Where registrations, observations and security entries live: `memory` (this process only),
+   * or a `redis://` / `rediss://` URL: state shared by every process on the same Redis and key
+   * prefix, events relayed between them (cluster mode).
+   */
+  readonly store: string;
+  /** Prefix of every Redis key and channel (one per deployment sharing a Redis). */
+  readonly storePrefix: string;
+  /** How long a Redis operation may wait (for the connection, then the reply), in ms. */
+  readonly storeTimeout: number;
+  /** This process's name in the cluster; undefined: `<hostname>-<pid>-<random>`. */
+  readonly nodeId: string | undefined;
 }
 
 export const DEFAULTS: ServerConfig = Object.freeze({
@@ -50,6 +62,10 @@ export const DEFAULTS: ServerConfig = Object.freeze({
   models: Object.freeze([]) as readonly string[],
   logLevel: 'info',
   requestTimeout: 10_000,
+  store: 'memory',
+  storePrefix: 'lwm2m:',
+  storeTimeout: 5000,
+  nodeId: undefined,
 });
 
 /** A bad flag, variable or file: the CLI prints the message and exits with status 2. */
@@ -65,7 +81,31 @@ const OPTIONS: readonly OptionSpec<keyof ServerConfig>[] = [
   { key: 'models', flag: 'models', kind: 'paths' },
   { key: 'logLevel', flag: 'log-level', kind: 'level' },
   { key: 'requestTimeout', flag: 'request-timeout', kind: 'ms' },
+  { key: 'store', flag: 'store', kind: 'string' },
+  { key: 'storePrefix', flag: 'store-prefix', kind: 'string' },
+  { key: 'storeTimeout', flag: 'store-timeout', kind: 'ms' },
+  { key: 'nodeId', flag: 'node-id', kind: 'string' },
 ];
+
+/** True for a `redis://` or `rediss://` URL (the `--store` of cluster mode). */
+export function isRedisUrl(store: string): boolean {
+  try {
+    const { protocol } = new URL(store);
+    return protocol === 'redis:' || protocol === 'rediss:';
+  } catch {
+    return false;
+  }
+}
+
+function storeConflict(c: ServerConfig): string | undefined {
+  if (c.store !== 'memory' && !isRedisUrl(c.store)) {
+    return `--store: ${JSON.stringify(c.store)} is neither "memory" nor a redis:// or rediss:// URL`;
+  }
+  if (c.store !== 'memory' && c.pskFile !== undefined) {
+    return '--psk-file and --store redis://… together: with Redis, security entries live in Redis';
+  }
+  return undefined;
+}
 
 /** `coap-port` → `LWM2M_SERVER_COAP_PORT`. */
 export function envName(flag: string): string {
@@ -95,6 +135,15 @@ which wins over the file):
                           in the environment, several directories separated by "${delimiter}")
   --log-level LEVEL       fatal, error, warn, info (default), debug, trace or silent
   --request-timeout MS    default time limit of a device request (default 10000)
+  --store STORE           where registrations, observations and security entries live:
+                          memory (default) or redis://[:password@]host:port[/db] (or
+                          rediss://): shared by every lwm2m-server on that Redis, which then
+                          run as one cluster (any process serves any device, events reach
+                          every process's REST/SSE clients)
+  --store-prefix PREFIX   prefix of the Redis keys and channels (default lwm2m:)
+  --store-timeout MS      how long a Redis operation may wait before it fails with 5.03 / HTTP
+                          503 (default 5000)
+  --node-id NAME          this process's name in the cluster (default <hostname>-<pid>-<random>)
   --config FILE           read options from a JSON file (LWM2M_SERVER_CONFIG)
   -h, --help              show this help
 
@@ -128,7 +177,7 @@ export function parseConfig(input: ParseInput): ParseResult {
     configFile: true,
     readFile: input.readFile,
     error: ConfigError,
-    check: socketConflict,
+    check: (c) => socketConflict(c) ?? storeConflict(c),
   });
   return parsed.help ? parsed : { help: false, config: parsed.options };
 }

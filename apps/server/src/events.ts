@@ -6,12 +6,26 @@ import type { Registration } from './registration.js';
 
 export type DeregistrationReason = 'deregistered' | 'expired' | 'replaced' | 'removed';
 
-/** Typed events of `LwM2mServer` (Node EventEmitter; also streamed by the REST API as SSE). */
+/**
+ * Cluster mode (cluster.ts): set on an event another server process emitted and this one re-emits
+ * (the other process's node id); unset on this process's own events. A listener that acts on an
+ * event rather than shows it skips remote ones: the process where it happened acts.
+ */
+export interface Relayed {
+  readonly remote?: string;
+}
+
+/**
+ * Typed events of `LwM2mServer` (Node EventEmitter; also streamed by the REST API as SSE). In
+ * cluster mode the `Relayed` ones also come from the other processes, marked `remote`.
+ */
 export interface ServerEvents {
-  registered: [event: { readonly registration: Registration }];
-  updated: [event: { readonly before: Registration; readonly registration: Registration }];
+  registered: [event: { readonly registration: Registration } & Relayed];
+  updated: [
+    event: { readonly before: Registration; readonly registration: Registration } & Relayed,
+  ];
   deregistered: [
-    event: { readonly registration: Registration; readonly reason: DeregistrationReason },
+    event: { readonly registration: Registration; readonly reason: DeregistrationReason } & Relayed,
   ];
   /** A queue-mode client talked to us (Register, Update, Notify, Send): queued requests go now. */
   awake: [event: { readonly registration: Registration }];
@@ -27,11 +41,11 @@ export interface ServerEvents {
       /** … or path→value list (Observe-Composite, or a node payload with timestamps). */
       readonly values?: readonly TimedValue[];
       readonly contentFormat?: number;
-    },
+    } & Relayed,
   ];
   /** An observation ended (cancelled, re-registration, error notification, client gone). */
   observationCancelled: [
-    event: { readonly observation: ObservationRecord; readonly reason: string },
+    event: { readonly observation: ObservationRecord; readonly reason: string } & Relayed,
   ];
   /** Data the client sent with the Send operation (`POST /dp`, Core TS 1.2 §6.4.7). */
   send: [
@@ -39,7 +53,7 @@ export interface ServerEvents {
       readonly registration: Registration;
       readonly values: readonly TimedValue[];
       readonly contentFormat: number;
-    },
+    } & Relayed,
   ];
   /**
    * Something a peer sent that we refused or could not use (bad registration, undecodable

@@ -1,4 +1,12 @@
 export { modelsForRegistration } from './client-models.js';
+export {
+  type ClusterBus,
+  type ClusterOptions,
+  DtlsSessionElsewhereError,
+  defaultNodeId,
+  RELAYED_EVENTS,
+  type RelayedEvent,
+} from './cluster.js';
 export { formatCandidates, type PayloadKind } from './content-negotiation.js';
 export {
   BadClientResponseError,
@@ -7,7 +15,7 @@ export {
   QueueFullError,
   UnknownClientError,
 } from './errors.js';
-export type { DeregistrationReason, ServerEvents } from './events.js';
+export type { DeregistrationReason, Relayed, ServerEvents } from './events.js';
 export { FileSecurityStore, SecurityFileError } from './file-security-store.js';
 export { InMemoryObservationStore } from './memory-observation-store.js';
 export { InMemoryRegistrationStore } from './memory-registration-store.js';
@@ -25,6 +33,12 @@ export type {
   RequestOptions,
   WriteMode,
 } from './operations.js';
+export {
+  openRedisStores,
+  RedisPackageMissingError,
+  type RedisStores,
+  type RedisStoresOptions,
+} from './redis-stores.js';
 export type { ObjectLinkInfo, Registration, Transport } from './registration.js';
 export {
   parseObjectLinks,

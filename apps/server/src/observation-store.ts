@@ -10,6 +10,8 @@ export interface ObservationRecord {
   /** The format asked for (Accept), when one was. */
   readonly contentFormat?: number;
   readonly createdAt: number;
+  /** Cluster mode: the server process (node id) holding the observation (notifications go there). */
+  readonly node?: string;
 }
 
 /** Where the server keeps its observations; async so a shared store (Redis) fits. */

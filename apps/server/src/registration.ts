@@ -41,6 +41,11 @@ export interface Registration {
   readonly transport: Transport;
   /** The DTLS PSK identity the client authenticated with. */
   readonly identity?: string;
+  /**
+   * Cluster mode: the server process (node id) the client last registered or updated at, which
+   * holds its DTLS session. Unset outside cluster mode.
+   */
+  readonly node?: string;
   /** Unknown query parameters of the Register request, kept as sent. */
   readonly extraParameters?: Readonly<Record<string, string>>;
   readonly registeredAt: number;

@@ -43,6 +43,12 @@ import {
 } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { modelsForRegistration } from './client-models.js';
+import {
+  type ClusterHooks,
+  ClusterLink,
+  type ClusterOptions,
+  checkSessionHolder,
+} from './cluster.js';
 import * as dm from './device-management.js';
 import { UnknownClientError } from './errors.js';
 import type { DeregistrationReason, ServerEvents } from './events.js';
@@ -102,6 +108,11 @@ export interface LwM2mServerOptions {
   /** CoAP transmission parameters (RFC 7252 §4.8) and block size for both transports. */
   readonly coapOptions?: CoapTuning;
   readonly logger?: ServerLogger;
+  /**
+   * Cluster mode: this process is one of several on shared stores (Redis); events cross between
+   * them on `bus`. See cluster.ts and the README's "Cluster on Redis".
+   */
+  readonly cluster?: ClusterOptions;
 }
 
 /** An observation this process holds: the CoAP side of an `ObservationRecord`. */
@@ -111,13 +122,44 @@ interface ActiveObservation {
   readonly paths: readonly LwM2mPath[];
 }
 
-/** What this process keeps per registration beside the stored data. */
-interface ClientRuntime {
-  reg: Registration;
-  readonly models: ModelProvider;
-  readonly rejected: Set<number>;
-  readonly queue: RequestQueue | undefined;
-  readonly observations: Map<string, ActiveObservation>;
+/**
+ * What this process keeps per registration beside the stored data. A registration that only
+ * registers and updates costs this object alone: its models, refused formats and observations
+ * are made when a device-management request, an observation or a Send first needs them (each
+ * Map or Set costs ~200 bytes even when empty; with them made eagerly the server held ~1 KB more
+ * per registration).
+ */
+class ClientRuntime {
+  #models: ModelProvider | undefined;
+  #rejected: Set<number> | undefined;
+  #observations: Map<string, ActiveObservation> | undefined;
+
+  constructor(
+    public reg: Registration,
+    readonly queue: RequestQueue | undefined,
+    private readonly registry: ObjectRegistry,
+  ) {}
+
+  get models(): ModelProvider {
+    this.#models ??= modelsForRegistration(this.registry, this.reg);
+    return this.#models;
+  }
+
+  /** Formats this client refused (4.06/4.15). */
+  get rejected(): Set<number> {
+    this.#rejected ??= new Set();
+    return this.#rejected;
+  }
+
+  get observations(): Map<string, ActiveObservation> {
+    this.#observations ??= new Map();
+    return this.#observations;
+  }
+
+  /** The observations, without making the map when there are none. */
+  get activeObservations(): ReadonlyMap<string, ActiveObservation> | undefined {
+    return this.#observations;
+  }
 }
 
 export interface ServerStats {
@@ -136,6 +178,8 @@ export interface ServerStats {
 }
 
 const DEFAULT_LIFETIME_CEILING = 0x7fff_ffff; // setTimeout's limit, in ms
+/** When expiry failed (a shared store unreachable), how soon it is tried again. */
+const EXPIRY_RETRY_MS = 1000;
 
 /**
  * An LwM2M server (Core TS 1.0–1.2): the registration interface on CoAP and CoAP over DTLS,
@@ -170,6 +214,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   #closing: Promise<void> | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   #expiryAt = Number.POSITIVE_INFINITY;
+  readonly #cluster: ClusterLink | undefined;
   readonly #counters = {
     registrationRequests: 0,
     updateRequests: 0,
@@ -196,6 +241,14 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     if (options.coap === false && options.dtls === false) {
       throw new RangeError('at least one of coap and dtls must be enabled');
     }
+    this.#cluster =
+      options.cluster &&
+      new ClusterLink(this, options.cluster, this.#clusterHooks(), options.logger);
+  }
+
+  /** Cluster mode: this process's node id; undefined outside cluster mode. */
+  get nodeId(): string | undefined {
+    return this.#cluster?.nodeId;
   }
 
   #own<T extends { close(): Promise<void> }>(store: T): T {
@@ -239,6 +292,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       }
       this.#state = 'started';
       await this.#armExpiry();
+      await this.#cluster?.start();
     } catch (err) {
       await Promise.allSettled([this.#udp?.close(), this.#dtls?.close()]);
       this.#state = 'closed';
@@ -267,6 +321,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     await this.#starting?.catch(() => {});
     this.#state = 'closing';
     clearTimeout(this.#expiryTimer);
+    await this.#cluster?.close();
     for (const rt of this.#runtimes.values()) {
       rt.queue?.close(new ServiceUnavailableError('the server is closing'));
     }
@@ -349,7 +404,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     let observations = 0;
     for (const rt of this.#runtimes.values()) {
       queued += rt.queue?.queued ?? 0;
-      observations += rt.observations.size;
+      observations += rt.activeObservations?.size ?? 0;
     }
     return {
       ...this.#counters,
@@ -524,8 +579,10 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     );
     const rt = this.#runtimes.get(reg.id);
     for (const record of matching) {
-      const active = rt?.observations.get(record.id);
+      const active = rt?.activeObservations?.get(record.id);
       if (active === undefined) {
+        // Cluster mode: another live process holds it; that process ends it (asynchronously).
+        if (this.#cluster?.cancelElsewhere(record, opts.mode ?? 'proactive')) continue;
         await this.observations.remove(record.id);
         continue;
       }
@@ -564,6 +621,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       composite,
       contentFormat: started.format,
       createdAt: Date.now(),
+      ...(this.nodeId !== undefined && { node: this.nodeId }),
     };
     await this.observations.add(record);
     if (coap.ended || this.#runtimes.get(rt.reg.id) !== rt) {
@@ -576,6 +634,9 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     coap.on('notification', (n) => this.#onNotification(rt, record, paths, n));
     coap.on('end', (reason) => {
       rt.observations.delete(record.id);
+      // Cluster mode: a process shutting down leaves its observations in the shared store, for
+      // the process the device next updates at to take over (cluster.ts).
+      if (this.#cluster !== undefined && this.#state === 'closing') return;
       void this.observations.remove(record.id).then(
         () => this.emit('observationCancelled', { observation: record, reason }),
         (err: unknown) => this.#logger?.warn({ err }, 'observation store failed'),
@@ -635,10 +696,13 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     if (this.#state !== 'started') throw new ServiceUnavailableError('the server is not started');
     const reg = await this.registrations.getByEndpoint(endpoint);
     if (reg === undefined) throw new UnknownClientError(`no client registered as ${endpoint}`);
-    const rt = this.#runtime(reg);
+    checkSessionHolder(reg, this.nodeId);
+    // Another process may have changed it (cluster mode): follow the stored registration.
+    const rt = this.#adopt(this.#runtime(reg), reg);
     const timeout = opts.timeout ?? this.#requestTimeout;
     if (!(timeout > 0)) throw new RangeError('timeout must be > 0');
     const run = async (ms: number): Promise<T> => {
+      checkSessionHolder(rt.reg, this.nodeId);
       const target = this.#target(rt, Date.now() + ms, opts.signal);
       try {
         return await fn(target, rt);
@@ -691,17 +755,66 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
             onSleeping: () => runtime && this.emit('sleeping', { registration: runtime.reg }),
           })
         : undefined;
-      runtime = rt = {
-        reg,
-        models: modelsForRegistration(this.registry, reg),
-        rejected: new Set(),
-        queue,
-        observations: new Map(),
-      };
+      runtime = rt = new ClientRuntime(reg, queue, this.registry);
       this.#runtimes.set(reg.id, rt);
       this.#byPeer.set(peerKey(reg.transport, reg), reg.id);
     }
     return rt;
+  }
+
+  /**
+   * `reg` as stored now, for the runtime of the same registration: when another process changed
+   * it (new address, object versions, queue mode), what this process keeps follows.
+   */
+  #adopt(rt: ClientRuntime, reg: Registration): ClientRuntime {
+    const cur = rt.reg;
+    if (
+      cur === reg ||
+      (cur.lastUpdate === reg.lastUpdate &&
+        cur.address === reg.address &&
+        cur.port === reg.port &&
+        cur.node === reg.node)
+    ) {
+      return rt;
+    }
+    if (needsNewRuntime(cur, reg)) {
+      this.#dropRuntime(rt, new ServiceUnavailableError('the registration changed'));
+      return this.#runtime(reg);
+    }
+    const before = peerKey(cur.transport, cur);
+    if (this.#byPeer.get(before) === reg.id) this.#byPeer.delete(before);
+    rt.reg = reg;
+    this.#byPeer.set(peerKey(reg.transport, reg), reg.id);
+    return rt;
+  }
+
+  /** What the cluster link may do to this process's per-registration state (cluster.ts). */
+  #clusterHooks(): ClusterHooks {
+    return {
+      released: (id) => {
+        const rt = this.#runtimes.get(id);
+        if (rt === undefined) return;
+        this.#dropRuntime(rt, new UnknownClientError(`${rt.reg.endpoint} is no longer registered`));
+      },
+      heard: (reg, updated) => {
+        this.#scheduleExpiry(reg.expiresAt);
+        const rt = this.#runtimes.get(reg.id);
+        if (rt === undefined) return;
+        if (!updated) {
+          rt.queue?.wake();
+          return;
+        }
+        // Events may arrive late: the store says what the registration is now.
+        this.registrations.getById(reg.id).then(
+          (current) => {
+            const now = this.#runtimes.get(reg.id);
+            if (current !== undefined && now !== undefined) this.#adopt(now, current).queue?.wake();
+          },
+          (err: unknown) =>
+            this.#logger?.warn({ err }, 'cluster: re-reading a registration failed'),
+        );
+      },
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -771,6 +884,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       port: req.peer.port,
       transport,
       ...(req.peer.identity !== undefined && { identity: req.peer.identity }),
+      ...(this.nodeId !== undefined && { node: this.nodeId }),
       registeredAt: now,
       lastUpdate: now,
       expiresAt: now + params.lifetime * 1000,
@@ -805,6 +919,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
         // Devices behind NAT come back from another address and port: move there.
         address: req.peer.address,
         port: req.peer.port,
+        ...(this.nodeId !== undefined && { node: this.nodeId }),
         lastUpdate: now,
         expiresAt: now + lifetime * 1000,
       };
@@ -875,8 +990,11 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     if (this.#byPeer.get(key) === rt.reg.id) this.#byPeer.delete(key);
     rt.queue?.close(error);
     // Reactive: the client learns with RST at its next notification (RFC 7641 §3.6), no traffic now.
-    for (const o of rt.observations.values()) void o.coap.cancel('reactive');
-    rt.observations.clear();
+    const active = rt.activeObservations;
+    if (active !== undefined) {
+      for (const o of active.values()) void o.coap.cancel('reactive');
+      rt.observations.clear();
+    }
   }
 
   #coapError(
@@ -923,8 +1041,11 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       }
     } catch (err) {
       this.#logger?.warn({ err }, 'registration expiry failed');
+      this.#scheduleExpiry(Date.now() + EXPIRY_RETRY_MS); // the store may be back by then
     }
-    if (this.#state === 'started') await this.#armExpiry().catch(() => {});
+    if (this.#state === 'started') {
+      await this.#armExpiry().catch(() => this.#scheduleExpiry(Date.now() + EXPIRY_RETRY_MS));
+    }
   }
 }
 

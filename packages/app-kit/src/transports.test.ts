@@ -70,6 +70,53 @@ describe('listenCoap', () => {
   });
 });
 
+describe('recvBufferSize', () => {
+  const bufferOf = (e: CoapEndpoint) =>
+    (e as unknown as { socket: { getRecvBufferSize(): number } }).socket.getRecvBufferSize();
+
+  it('sizes the receive buffer of both sockets (bursts of registrations are not dropped)', async () => {
+    const coap = await listenCoap(
+      { address: '127.0.0.1', port: 0, recvBufferSize: 262_144 },
+      { defaultPort: 0, handler: answer('udp') },
+    );
+    open.push(coap);
+    // Linux doubles the value (capped at 2 × net.core.rmem_max, never below the default).
+    expect(bufferOf(coap)).toBeGreaterThanOrEqual(262_144);
+    const c = await client();
+    const res = await c.request(boundAddresses({ coap, dtls: undefined }).coap!, {
+      method: 'GET',
+      path: '/x',
+    });
+    expect(res.code).toBe('2.05');
+
+    const dtls = await listenDtls(
+      { address: '127.0.0.1', port: 0, recvBufferSize: 262_144 },
+      {
+        defaultPort: 0,
+        handler: answer('dtls'),
+        psk: () => KEY,
+        onHandshakeError: () => {},
+      },
+    );
+    open.push(dtls);
+    expect(bufferOf(dtls)).toBeGreaterThanOrEqual(262_144);
+  });
+
+  it('refuses a size that is not a whole number of bytes', async () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      await expect(
+        listenCoap(
+          { address: '127.0.0.1', port: 0, recvBufferSize: bad },
+          {
+            defaultPort: 0,
+            handler: answer('x'),
+          },
+        ),
+      ).rejects.toThrow(RangeError);
+    }
+  });
+});
+
 describe('listenDtls', () => {
   it('serves PSK sessions with the identity on each request and reports failed handshakes', async () => {
     const failures: string[] = [];

@@ -2,6 +2,8 @@
  * The two sockets of an LwM2M server role: plain CoAP, and CoAP over DTLS 1.2 with PSK. Both
  * listen on all interfaces by default (devices reach the server from the network).
  */
+import type dgram from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import {
   CoapEndpoint,
   type CoapLogger,
@@ -21,6 +23,13 @@ export interface TransportOptions {
   /** Default: the role's port (server 5683/5684, bootstrap 5783/5784); 0 picks a free port. */
   readonly port?: number;
   readonly type?: 'udp4' | 'udp6';
+  /**
+   * SO_RCVBUF of the socket, in bytes (Linux doubles it and caps it at `net.core.rmem_max`).
+   * Datagrams that arrive while the buffer is full are dropped by the kernel: a bigger buffer
+   * rides out bursts such as thousands of devices registering at once. Default: the system's
+   * (`net.core.rmem_default`, often 208 KB).
+   */
+  readonly recvBufferSize?: number;
 }
 
 export interface DtlsTransportOptions extends TransportOptions {
@@ -54,9 +63,15 @@ function wildcard(type: 'udp4' | 'udp6'): string {
   return type === 'udp6' ? '::' : '0.0.0.0';
 }
 
-async function listen(endpoint: CoapEndpoint): Promise<CoapEndpoint> {
+async function listen(
+  endpoint: CoapEndpoint,
+  socket: dgram.Socket,
+  recvBufferSize: number | undefined,
+): Promise<CoapEndpoint> {
   try {
     await endpoint.listen();
+    // Only a bound socket has a buffer to size.
+    if (recvBufferSize !== undefined) socket.setRecvBufferSize(recvBufferSize);
   } catch (err) {
     await endpoint.close().catch(() => {});
     throw err;
@@ -70,15 +85,21 @@ export function listenCoap(
   setup: EndpointSetup,
 ): Promise<CoapEndpoint> {
   const type = options?.type ?? 'udp4';
+  const bad = badBufferSize(options?.recvBufferSize);
+  if (bad !== undefined) return Promise.reject(bad);
+  const socket = createSocket(type);
   return listen(
     new CoapEndpoint({
       ...setup.coapOptions,
-      type,
+      socket,
+      closeSocket: true,
       address: options?.address ?? wildcard(type),
       port: options?.port ?? setup.defaultPort,
       handler: setup.handler,
       ...(setup.logger && { logger: setup.logger }),
     }),
+    socket,
+    options?.recvBufferSize,
   );
 }
 
@@ -88,6 +109,8 @@ export function listenDtls(
   setup: DtlsEndpointSetup,
 ): Promise<CoapEndpoint> {
   const type = options?.type ?? 'udp4';
+  const bad = badBufferSize(options?.recvBufferSize);
+  if (bad !== undefined) return Promise.reject(bad);
   const socket = new DtlsServerSocket({
     type,
     psk: setup.psk,
@@ -108,7 +131,14 @@ export function listenDtls(
       handler: setup.handler,
       ...(setup.logger && { logger: setup.logger }),
     }),
+    socket,
+    options?.recvBufferSize,
   );
+}
+
+function badBufferSize(size: number | undefined): RangeError | undefined {
+  if (size === undefined || (Number.isSafeInteger(size) && size > 0)) return undefined;
+  return new RangeError(`recvBufferSize must be a whole number of bytes > 0, got ${size}`);
 }
 
 /** Where the endpoints are bound, for `addresses()`. */

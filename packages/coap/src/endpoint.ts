@@ -534,7 +534,10 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       const key = `${address}:${port}/${h.messageId}`;
       if (h.type === MessageType.ACK || h.type === MessageType.RST) {
         const d = this.dedup.get(key);
-        if (d !== undefined) d.reply = buf;
+        // A copy of the bytes only: node-coap hangs its retransmission helper on the Buffer it
+        // sends (`buf.sender`), which holds the response, its request and their streams (~5 KB),
+        // and the dedup entry lives EXCHANGE_LIFETIME (247 s) — up to 20,000 of them under load.
+        if (d !== undefined) d.reply = Buffer.from(buf);
         if (this.serving !== undefined) this.serving.responded = true;
       } else if (h.type === MessageType.CON) {
         this.outgoing.set(key, { kind: 'server' }, this.timing.exchangeLifetime * 1000);

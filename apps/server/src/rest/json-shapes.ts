@@ -69,6 +69,7 @@ export function registrationToJson(
     transport: reg.transport,
     secure: reg.transport === 'dtls',
     ...(reg.identity === undefined ? {} : { identity: reg.identity }),
+    ...(reg.node === undefined ? {} : { node: reg.node }),
     ...(reg.extraParameters === undefined ? {} : { extraParameters: reg.extraParameters }),
     registeredAt: iso(reg.registeredAt),
     lastUpdate: iso(reg.lastUpdate),
@@ -86,6 +87,7 @@ export function observationToJson(o: ObservationRecord): Record<string, unknown>
     composite: o.composite,
     ...(o.contentFormat === undefined ? {} : { format: formatLabel(o.contentFormat) }),
     createdAt: iso(o.createdAt),
+    ...(o.node === undefined ? {} : { node: o.node }),
   };
 }
 

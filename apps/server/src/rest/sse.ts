@@ -16,6 +16,11 @@ export type SseEventName =
   | 'awake'
   | 'sleeping';
 
+/** Cluster mode: `"remote": "<node id>"` on events another server process relayed. */
+function relayed(remote: string | undefined): { remote?: string } {
+  return remote === undefined ? {} : { remote };
+}
+
 /**
  * Streams the server's events to `hub`, one SSE event per server event; returns the function that
  * stops it. A listener that fails is reported to `onError` and the server goes on.
@@ -29,22 +34,25 @@ export function streamServerEvents(
   return listenTo<ServerEvents>(
     server,
     {
-      registered: ({ registration }) =>
+      registered: ({ registration, remote }) =>
         hub.send('registration', registration.endpoint, {
           endpoint: registration.endpoint,
           registration: registrationToJson(registration, queue(registration.endpoint)),
+          ...relayed(remote),
         }),
-      updated: ({ before, registration }) =>
+      updated: ({ before, registration, remote }) =>
         hub.send('update', registration.endpoint, {
           endpoint: registration.endpoint,
           registration: registrationToJson(registration, queue(registration.endpoint)),
           before: registrationToJson(before),
+          ...relayed(remote),
         }),
-      deregistered: ({ registration, reason }) =>
+      deregistered: ({ registration, reason, remote }) =>
         hub.send('deregistration', registration.endpoint, {
           endpoint: registration.endpoint,
           reason,
           registration: registrationToJson(registration),
+          ...relayed(remote),
         }),
       awake: ({ registration }) =>
         hub.send('awake', registration.endpoint, { endpoint: registration.endpoint }),
@@ -59,18 +67,21 @@ export function streamServerEvents(
           ...(e.content === undefined ? {} : { content: nodeToJson(e.content) }),
           ...(e.values === undefined ? {} : { values: toJsonValues(e.values) }),
           ...(e.contentFormat === undefined ? {} : { format: formatLabel(e.contentFormat) }),
+          ...relayed(e.remote),
         }),
-      observationCancelled: ({ observation, reason }) =>
+      observationCancelled: ({ observation, reason, remote }) =>
         hub.send('observation-cancelled', observation.endpoint, {
           endpoint: observation.endpoint,
           observation: observationToJson(observation),
           reason,
+          ...relayed(remote),
         }),
       send: (e) =>
         hub.send('send', e.registration.endpoint, {
           endpoint: e.registration.endpoint,
           values: toJsonValues(e.values),
           format: formatLabel(e.contentFormat),
+          ...relayed(e.remote),
         }),
       coapError: (e) =>
         hub.send('coap-error', e.endpoint, {
