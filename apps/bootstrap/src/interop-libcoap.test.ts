@@ -16,7 +16,7 @@ afterAll(stopAll);
 const client = peerOrSkip('coap-client-notls');
 
 describe.skipIf(!client)('libcoap coap-client-notls → Bootstrap-Request', () => {
-  it('gets 2.04 and starts the sequence, which fails on the step timeout', async (t) => {
+  it('gets 2.04 and starts the sequence, which fails on the step timeout [interop peer=coap-client-notls ours=bootstrap transport=coap op=bootstrap-request]', async (t) => {
     const server = new BootstrapServer({
       coap: { address: '127.0.0.1', port: 0 },
       dtls: false,

@@ -329,6 +329,17 @@ describe('client-initiated bootstrap', () => {
     expect(dm.registers()).toHaveLength(1);
   });
 
+  it('queue mode without a server option: the bootstrapped account registers with Q and sleeps', async () => {
+    const dm = await dmServerAt();
+    const bs = await FakeBootstrapServer.start();
+    bs.script = provision(dm);
+    const c = client(bs, { queueMode: true, awakeTime: 200 });
+    const sleeping = next(c, 'sleeping');
+    await c.start();
+    expect(queryOf(dm.registers()[0]!).has('Q')).toBe(true);
+    await sleeping;
+  });
+
   it('does not bootstrap on a refused registration when /1/x/16 is false', async () => {
     const refusing = await dmServerAt();
     refusing.overrides.push((req) => (req.path[0] === 'rd' ? { code: '4.03' } : undefined));

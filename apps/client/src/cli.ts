@@ -124,6 +124,9 @@ export async function runClient(ctx: CliContext): Promise<number> {
         ...(config.awakeTime !== undefined && { awakeTime: config.awakeTime }),
       },
     }),
+    // Without --server the account comes from the bootstrap server: queue mode is said here.
+    queueMode: config.queue,
+    ...(config.awakeTime !== undefined && { awakeTime: config.awakeTime }),
     ...(config.bootstrap !== undefined && {
       bootstrap: {
         uri: config.bootstrap,

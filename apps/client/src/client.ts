@@ -147,6 +147,13 @@ export interface LwM2mClientOptions {
   readonly server?: ClientServerOptions;
   /** A bootstrap server to get (new) server accounts from. */
   readonly bootstrap?: ClientBootstrapOptions;
+  /**
+   * Queue mode for the accounts a bootstrap server provides, when there is no `server` option to
+   * say it; `server.queueMode` wins when given. Default false.
+   */
+  readonly queueMode?: boolean;
+  /** Queue mode awake time in ms, as `queueMode`; `server.awakeTime` wins. Default 93 000. */
+  readonly awakeTime?: number;
   /** Objects added to the built-in ones; one with the id of a built-in object replaces it. */
   readonly objects?: readonly ObjectEnabler[];
   /** Models for the tree and the built-in objects. Default `ObjectRegistry.withBuiltins()`. */
@@ -300,7 +307,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     this.#options = options;
     this.#version = version;
     this.#shortServerId = server?.shortServerId ?? 1;
-    this.#queueMode = server?.queueMode ?? false;
+    this.#queueMode = server?.queueMode ?? options.queueMode ?? false;
     this.#serverUri = server?.uri ?? '';
     this.#defaults = {
       lifetime,
@@ -322,6 +329,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       bootstrap: bs && { uri: bs.uri, psk: bs.psk, holdOffSeconds: bs.holdOffSeconds },
       currentAccount: () => this.#account ?? (server && { uri: server.uri, psk: server.psk }),
       registry,
+      coapOptions: options.coapOptions,
       serverHooks: {
         // Core TS 1.2 Appendix E.2 /1/x/8: "the LwM2M Client MUST perform an Update".
         onRegistrationUpdateTrigger: () => this.#engine?.requestUpdate(),
@@ -709,10 +717,9 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     this.#shortServerId = account.shortServerId;
     this.#serverUri = account.uri;
     if (this.#queueMode) {
+      const awakeTime = this.#options.server?.awakeTime ?? this.#options.awakeTime;
       this.#gate = new QueueModeGate(transport.socket, {
-        ...(this.#options.server?.awakeTime !== undefined && {
-          awakeTime: this.#options.server.awakeTime,
-        }),
+        ...(awakeTime !== undefined && { awakeTime }),
         onSleep: () => this.emit('sleeping'),
         onWake: () => this.emit('awake'),
       });

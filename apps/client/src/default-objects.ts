@@ -8,6 +8,7 @@
 import type { LwM2mVersion } from '@lwm2m-ts/codecs';
 import { compareVersions, type ObjectModel } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
+import type { DownloadCoapOptions } from './firmware-download.js';
 import type { ObjectEnabler } from './object-enabler.js';
 import { accessControlObject } from './objects/access-control.js';
 import { connectivityMonitoringObject } from './objects/connectivity-monitoring.js';
@@ -74,6 +75,8 @@ export interface DefaultObjectsConfig {
     | undefined;
   /** Models come from here when given (else the built-in ones). */
   readonly registry?: ObjectRegistry | undefined;
+  /** The client's CoAP transmission parameters, for firmware downloads too. */
+  readonly coapOptions?: DownloadCoapOptions | undefined;
   /** Executing /1/x/8 and /1/x/4. */
   readonly serverHooks?: ServerObjectHooks;
 }
@@ -151,6 +154,7 @@ export function defaultObjects(config: DefaultObjectsConfig): ObjectEnabler[] {
     connectivityMonitoringObject(model(4)),
     firmwareUpdateObject({
       ...model(5),
+      ...(config.coapOptions !== undefined && { downloadCoapOptions: config.coapOptions }),
       // A package on the LwM2M server itself is fetched with the same credentials.
       ...(canDownloadSecurely && {
         downloadPsk: (uri: string) => {

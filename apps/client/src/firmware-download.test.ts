@@ -175,6 +175,21 @@ describe('downloadPackage', () => {
     expect(await udpHandles()).toBeLessThanOrEqual(before);
   });
 
+  it('retransmits with the CoAP parameters it is given (the client passes its own)', async (t) => {
+    const port = await silentPort(t);
+    const started = Date.now();
+    const err = await failure(
+      downloadPackage(`coap://127.0.0.1:${port}/fw`, {
+        localAddress: '127.0.0.1',
+        timeoutMs: 20_000,
+        coap: { ackTimeout: 0.05, ackRandomFactor: 1, maxRetransmit: 2 },
+      }),
+    );
+    expect(err.result).toBe(UpdateResult.ConnectionLost);
+    // 50 + 100 + 200 ms of retransmission, not RFC 7252's 2 s timer up to the 20 s limit.
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('fails with 2 (not enough flash) past maxSize, in the middle of the transfer', async (t) => {
     const srv = await packageServer(t, image(10_000));
     const err = await failure(

@@ -10,6 +10,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
   CoapEndpoint,
+  type EndpointOptions,
   type IncomingResponse,
   type Peer,
   RequestAbortedError,
@@ -160,7 +161,15 @@ export interface DownloadOptions {
   readonly localAddress?: string;
   /** Aborting it ends the download with Update Result 10 (cancelled). */
   readonly signal?: AbortSignal;
+  /** CoAP transmission parameters (ackTimeout, maxRetransmit, blockSize…); default RFC 7252's. */
+  readonly coap?: DownloadCoapOptions;
 }
+
+/** The CoAP parameters a download takes (the socket, its address and size limit are its own). */
+export type DownloadCoapOptions = Omit<
+  EndpointOptions,
+  'socket' | 'type' | 'address' | 'port' | 'closeSocket' | 'handler' | 'logger' | 'maxBodySize'
+>;
 
 const DEFAULT_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_SIZE = 8 * 1024 * 1024;
@@ -225,9 +234,15 @@ export async function downloadPackage(
         { cause },
       );
     }
-    endpoint = new CoapEndpoint({ socket, closeSocket: true, maxBodySize: maxSize, ...local });
+    endpoint = new CoapEndpoint({
+      ...options.coap,
+      socket,
+      closeSocket: true,
+      maxBodySize: maxSize,
+      ...local,
+    });
   } else {
-    endpoint = new CoapEndpoint({ type, maxBodySize: maxSize, ...local });
+    endpoint = new CoapEndpoint({ ...options.coap, type, maxBodySize: maxSize, ...local });
   }
   // The socket's errors (a DTLS alert during the handshake) also fail the request; keep the
   // first one as the better explanation, and keep them from being logged as unhandled.

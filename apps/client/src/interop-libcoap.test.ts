@@ -96,7 +96,7 @@ for (const variant of ['openssl', 'gnutls'] as const) {
   const bins = libcoapOrSkip(variant);
 
   describe.skipIf(bins === undefined)(`our DTLS client against coap-server-${variant}`, () => {
-    it('completes the PSK handshake; Register 2.01, Update 2.04 and De-register 2.02 go over it', async () => {
+    it(`completes the PSK handshake; Register 2.01, Update 2.04 and De-register 2.02 go over it [interop peer=coap-server-${variant} ours=client transport=dtls-psk op=register,update,deregister]`, async () => {
       const s = await libcoap(variant, bins!.server, 4);
       const endpoint = `dtls-${variant}`;
       const c = client(s, endpoint);
@@ -143,7 +143,7 @@ for (const variant of ['openssl', 'gnutls'] as const) {
       expect(deregister.options).toBe('Uri-Path:rd');
     }, 30_000);
 
-    it('gets libcoap’s 4.04 for the Register without dynamic resources: a CoAP answer over DTLS', async () => {
+    it(`gets libcoap’s 4.04 for the Register without dynamic resources: a CoAP answer over DTLS [interop peer=coap-server-${variant} ours=client transport=dtls-psk op=register-refused]`, async () => {
       const s = await libcoap(variant, bins!.server);
       const c = client(s, `dtls-${variant}-404`);
       const failed = nextClientEvent(c, 'registrationFailed', 15_000);
@@ -172,7 +172,7 @@ for (const variant of ['openssl', 'gnutls'] as const) {
       expect(pdus[0]!.options).toContain(`Uri-Query:ep=dtls-${variant}-404`);
     }, 30_000);
 
-    it('reports a wrong PSK as a DTLS handshake failure, not a CoAP code', async () => {
+    it(`reports a wrong PSK as a DTLS handshake failure, not a CoAP code [interop peer=coap-server-${variant} ours=client transport=dtls-psk op=wrong-psk]`, async () => {
       const s = await libcoap(variant, bins!.server, 4);
       // CoAP's default timing (a CON waits up to 93 s) outlasts the DTLS handshake deadline
       // (10 s), so the handshake's own error is what fails the Register.

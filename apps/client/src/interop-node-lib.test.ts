@@ -60,7 +60,7 @@ async function setUp(options: { onReboot?: () => void } = {}) {
 }
 
 describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
-  it('registers: its registry lists the device, its handler gets our object links', async () => {
+  it('registers: its registry lists the device, its handler gets our object links [interop peer=lwm2m-node-lib-server ours=client transport=coap op=register]', async () => {
     const { server, client, reg, device } = await setUp();
     expect(reg.version).toBe('1.0');
     expect(reg.location).toBe(`/rd/${device.id}`);
@@ -88,7 +88,7 @@ describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
     expect(uris.some((u) => u === '/0' || u.startsWith('/0/') || u === '/')).toBe(false);
   });
 
-  it('is read: /3/0/0 gives our manufacturer in text/plain', async () => {
+  it('is read: /3/0/0 gives our manufacturer in text/plain [interop peer=lwm2m-node-lib-server ours=client transport=coap op=read]', async () => {
     const { server, device } = await setUp();
     const value = await within(
       call<string>((cb) => server.lib.read(device.id, 3, 0, 0, cb)),
@@ -101,7 +101,7 @@ describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
     expect(lifetime).toBe('120');
   });
 
-  it('is written: /3/0/14 (UTC Offset) takes the value sent in text/plain', async () => {
+  it('is written: /3/0/14 (UTC Offset) takes the value sent in text/plain [interop peer=lwm2m-node-lib-server ours=client transport=coap op=write]', async () => {
     const { server, client, device } = await setUp();
     const requests: { method: string; path: string; code: string }[] = [];
     client.on('request', (r) => requests.push(r));
@@ -118,7 +118,7 @@ describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
     expect(await call<string>((cb) => server.lib.read(device.id, 3, 0, 14, cb))).toBe('-05:00');
   });
 
-  it('refuses a write to a read-only resource and a read of an unknown one', async () => {
+  it('refuses a write to a read-only resource and a read of an unknown one [interop peer=lwm2m-node-lib-server ours=client transport=coap op=error-codes]', async () => {
     const { server, client, device } = await setUp();
     // /3/0/0 Manufacturer is R: 4.05, which that server reports as a client error.
     await expect(
@@ -130,7 +130,7 @@ describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
     );
   });
 
-  it('is executed: /3/0/4 (Reboot) answers 2.04 and runs the reboot hook', async () => {
+  it('is executed: /3/0/4 (Reboot) answers 2.04 and runs the reboot hook [interop peer=lwm2m-node-lib-server ours=client transport=coap op=execute]', async () => {
     let rebooted!: () => void;
     const reboot = new Promise<void>((r) => {
       rebooted = r;
@@ -144,7 +144,7 @@ describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
     await within(reboot, 2000, 'the reboot hook');
   });
 
-  it('is observed: /3303/0/5700 gives the value now and a notification on client.set', async () => {
+  it('is observed: /3303/0/5700 gives the value now and a notification on client.set [interop peer=lwm2m-node-lib-server ours=client transport=coap op=observe]', async () => {
     const { server, client, device } = await setUp();
     await client.set('/3303/0/5700', 21.5);
     const notifications: string[] = [];
@@ -166,7 +166,7 @@ describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
     expect(notifications.map(Number)).toEqual([23.25, -4]);
   });
 
-  it('de-registers on close and that server forgets the device', async () => {
+  it('de-registers on close and that server forgets the device [interop peer=lwm2m-node-lib-server ours=client transport=coap op=deregister]', async () => {
     const { server, client, device } = await setUp();
     const gone = nextClientEvent(client, 'deregistered');
     await client.close();
@@ -180,7 +180,7 @@ describe('our client against lwm2m-node-lib 1.4 (LwM2M 1.0 server)', () => {
     expect(server.unregistrations.map((d) => d.name)).toEqual(['interop-node-lib-1']);
   });
 
-  it('refuses that server’s default write format (1541, pre-release LwM2M text) with 4.15', async () => {
+  it('refuses that server’s default write format (1541, pre-release LwM2M text) with 4.15 [interop peer=lwm2m-node-lib-server ours=client transport=coap op=unsupported-format]', async () => {
     // Out of the box lwm2m-node-lib writes in `lightweightm2m/text` (1541), a number from the
     // LwM2M 1.0 drafts that no released version kept; text/plain is 0. Our client says so.
     server = await startNodeLibServer(await freeUdpPort(), {

@@ -83,7 +83,7 @@ describe.each(['openssl', 'gnutls'] as const)(
     const client = peerOrSkip(`coap-client-${variant}`);
 
     it.skipIf(!client)(
-      'registers with the PSK: 2.01, stored with transport dtls and the identity',
+      `registers with the PSK: 2.01, stored with transport dtls and the identity [interop peer=coap-client-${variant} ours=server transport=dtls-psk op=register,update,deregister]`,
       async (t) => {
         const { server, coapsUri } = await startServer(t);
         const registered = new Promise<ServerEvents['registered'][0]>((resolve) =>
@@ -132,7 +132,7 @@ describe.each(['openssl', 'gnutls'] as const)(
     );
 
     it.skipIf(!client)(
-      'a wrong key fails the handshake: nothing stored, and the server still serves',
+      `a wrong key fails the handshake: nothing stored, and the server still serves [interop peer=coap-client-${variant} ours=server transport=dtls-psk op=wrong-psk]`,
       async (t) => {
         const { server, coapsUri, errors } = await startServer(t);
         const bad = await register(variant, coapsUri!, 'ep=dev-psk&lt=60', {
@@ -159,7 +159,7 @@ describe.each(['openssl', 'gnutls'] as const)(
     );
 
     it.skipIf(!client)(
-      'the right key registering another endpoint name: 4.03, nothing stored',
+      `the right key registering another endpoint name: 4.03, nothing stored [interop peer=coap-client-${variant} ours=server transport=dtls-psk op=identity-check]`,
       async (t) => {
         const { server, coapsUri, errors } = await startServer(t);
         await server.security.put({
@@ -191,7 +191,7 @@ describe('coap-client-notls → our server over plain CoAP', () => {
   const client = peerOrSkip('coap-client-notls');
 
   it.skipIf(!client)(
-    'an endpoint with a PSK must use DTLS (4.03); one without registers (2.01)',
+    'an endpoint with a PSK must use DTLS (4.03); one without registers (2.01) [interop peer=coap-client-notls ours=server transport=coap op=register,security-policy]',
     async (t) => {
       const { server, coapUri } = await startServer(t);
       const psk = await register('notls', coapUri!, 'ep=dev-psk&lt=60');
@@ -211,7 +211,7 @@ describe('coap-client-notls → our server over plain CoAP', () => {
   );
 
   it.skipIf(!client)(
-    'with allowUnsecured: false, plain CoAP needs a nosec entry',
+    'with allowUnsecured: false, plain CoAP needs a nosec entry [interop peer=coap-client-notls ours=server transport=coap op=security-policy]',
     async (t) => {
       const { server, coapUri } = await startServer(t, { allowUnsecured: false });
       const free = await register('notls', coapUri!, 'ep=free&lt=60');
@@ -227,7 +227,7 @@ describe('coap-client-notls → our server over plain CoAP', () => {
   );
 
   it.skipIf(!client)(
-    'bad registration requests: 4.00 / 4.04, nothing stored, the server keeps serving',
+    'bad registration requests: 4.00 / 4.04, nothing stored, the server keeps serving [interop peer=coap-client-notls ours=server transport=coap op=bad-request]',
     async (t) => {
       const { server, coapUri, errors } = await startServer(t, { dtls: false });
       const base = coapUri!;

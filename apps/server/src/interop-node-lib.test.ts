@@ -133,7 +133,7 @@ async function held(uri: string, resourceId: string): Promise<unknown> {
 }
 
 describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
-  it('registers: registered event and the stored registration', async (t) => {
+  it('registers: registered event and the stored registration [interop peer=lwm2m-node-lib-client ours=server transport=coap op=register]', async (t) => {
     const s = await session(t);
     const reg = await s.server.getRegistration(s.endpoint);
     expect(reg).toMatchObject({
@@ -157,7 +157,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     expect((await s.server.listRegistrations()).map((r) => r.endpoint)).toEqual([s.endpoint]);
   });
 
-  it('reads single resources in text/plain', async (t) => {
+  it('reads single resources in text/plain [interop peer=lwm2m-node-lib-client ours=server transport=coap op=read]', async (t) => {
     const s = await session(t);
     const reads: string[] = [];
     const onRead: NodeLibHandler = (type, id, res, value, cb) => {
@@ -188,7 +188,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     });
   });
 
-  it('the default read (Accept: TLV for a 1.0 client) gets no answer from it: a clean timeout', async (t) => {
+  it('the default read (Accept: TLV for a 1.0 client) gets no answer from it: a clean timeout [interop peer=lwm2m-node-lib-client ours=server transport=coap op=unsupported-format]', async (t) => {
     const s = await session(t);
     const started = Date.now();
     await expect(s.server.read(s.endpoint, '/3/0/0', { timeout: 1000 })).rejects.toBeInstanceOf(
@@ -199,7 +199,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     expect((await s.server.read(s.endpoint, '/3/0/0', TEXT)).ok).toBe(true);
   });
 
-  it('writes /3/0/14 in text/plain: the client registry changes', async (t) => {
+  it('writes /3/0/14 in text/plain: the client registry changes [interop peer=lwm2m-node-lib-client ours=server transport=coap op=write]', async (t) => {
     const s = await session(t);
     const writes: unknown[] = [];
     client.setHandler(s.info.serverInfo, 'write', (type, id, res, value, cb) => {
@@ -219,7 +219,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     expect(back).toMatchObject({ ok: true, content: { value: '+05:00' } });
   });
 
-  it('executes /3/0/4 with and without arguments', async (t) => {
+  it('executes /3/0/4 with and without arguments [interop peer=lwm2m-node-lib-client ours=server transport=coap op=execute]', async (t) => {
     const s = await session(t);
     const executed: unknown[] = [];
     client.setHandler(s.info.serverInfo, 'execute', (type, id, res, args, cb) => {
@@ -237,7 +237,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     ]);
   });
 
-  it('observes /3303/0/5700: notifications on change, then cancel', async (t) => {
+  it('observes /3303/0/5700: notifications on change, then cancel [interop peer=lwm2m-node-lib-client ours=server transport=coap op=observe,cancel-observe]', async (t) => {
     const s = await session(t);
     const { server, endpoint } = s;
     // The observe's time limit also bounds its proactive cancel (see the cancel below).
@@ -282,7 +282,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     });
   }, 30_000);
 
-  it('updates from a new port: updated event, the registration moves there', async (t) => {
+  it('updates from a new port: updated event, the registration moves there [interop peer=lwm2m-node-lib-client ours=server transport=coap op=update]', async (t) => {
     const s = await session(t);
     const before = (await s.server.getRegistration(s.endpoint))!;
     const updated = nextEvent(s.server, 'updated');
@@ -309,7 +309,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     });
   });
 
-  it('de-registers: deregistered event, nothing stored', async (t) => {
+  it('de-registers: deregistered event, nothing stored [interop peer=lwm2m-node-lib-client ours=server transport=coap op=deregister]', async (t) => {
     const s = await session(t);
     const gone = nextEvent(s.server, 'deregistered');
     await within(
@@ -325,7 +325,7 @@ describe.sequential('lwm2m-node-lib client → our server (CoAP)', () => {
     expect(await s.server.listRegistrations()).toEqual([]);
   });
 
-  it('reads and writes through the REST API', async (t) => {
+  it('reads and writes through the REST API [interop peer=lwm2m-node-lib-client ours=server transport=coap op=read,write]', async (t) => {
     const s = await session(t);
     const app = createRestApi(s.server);
     t.onTestFinished(() => app.close());

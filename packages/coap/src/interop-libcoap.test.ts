@@ -35,7 +35,7 @@ const bytes = (n: number, seed: number) => {
 // Concurrent throughout: the observations take fixed seconds, everything else milliseconds.
 describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () => {
   describe('coap-client-notls → our endpoint', () => {
-    it('GET, PUT, POST and DELETE with payloads, queries and content formats', async ({
+    it('GET, PUT, POST and DELETE with payloads, queries and content formats [interop peer=coap-client-notls ours=coap transport=coap op=methods]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -106,7 +106,7 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       for (const r of seen) expect(r.peer.address).toBe('127.0.0.1');
     });
 
-    it('serves an observation for 3 s with notifications, and libcoap deregisters at the end', async ({
+    it('serves an observation for 3 s with notifications, and libcoap deregisters at the end [interop peer=coap-client-notls ours=coap transport=coap op=observe]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -149,7 +149,7 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       await expect.poll(() => observations[0]!.endReason).toBe('deregistered');
     });
 
-    it('serves a 5 kB resource block-wise to a client asking for 64-byte blocks', async ({
+    it('serves a 5 kB resource block-wise to a client asking for 64-byte blocks [interop peer=coap-client-notls ours=coap transport=coap op=block2]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -179,7 +179,7 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       expect(calls).toBeGreaterThanOrEqual(1);
     });
 
-    it('answers a handler error with a long message to a client asking for 64-byte blocks: 4.06, diagnostic cut to one block', async ({
+    it('answers a handler error with a long message to a client asking for 64-byte blocks: 4.06, diagnostic cut to one block [interop peer=coap-client-notls ours=coap transport=coap op=error-codes]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -210,7 +210,7 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       }
     });
 
-    it('serves a block-wise 2.04 with its code on every block (libcoap asks with a new token per block)', async ({
+    it('serves a block-wise 2.04 with its code on every block (libcoap asks with a new token per block) [interop peer=coap-client-notls ours=coap transport=coap op=block2]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -230,7 +230,7 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       expect(Buffer.from(r.payload).equals(body)).toBe(true);
     });
 
-    it('reassembles a 20 kB upload in 128-byte blocks (a new token per block) and handles it once', async ({
+    it('reassembles a 20 kB upload in 128-byte blocks (a new token per block) and handles it once [interop peer=coap-client-notls ours=coap transport=coap op=block1]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -274,7 +274,10 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
     });
     afterAll(() => server?.stop());
 
-    it('GETs / and /.well-known/core', async ({ expect, onTestFinished }) => {
+    it('GETs / and /.well-known/core [interop peer=coap-server-notls ours=coap transport=coap op=discovery]', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const ep = await endpoint({ onTestFinished });
       const [root, core] = await Promise.all([
         ep.request(peer, { method: 'GET', path: '/' }),
@@ -288,7 +291,7 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       expect(text(core.payload)).toMatch(/<\/time>;[^,]*obs/);
     });
 
-    it('creates a resource with PUT, reads, updates and deletes it', async ({
+    it('creates a resource with PUT, reads, updates and deletes it [interop peer=coap-server-notls ours=coap transport=coap op=methods]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -316,7 +319,7 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       expect((await ep.request(peer, { method: 'GET', path })).code).toBe('4.04');
     });
 
-    it('uploads 5 kB with Block1 and downloads it again with Block2 (256-byte blocks)', async ({
+    it('uploads 5 kB with Block1 and downloads it again with Block2 (256-byte blocks) [interop peer=coap-server-notls ours=coap transport=coap op=block1,block2]', async ({
       expect,
       onTestFinished,
     }) => {
@@ -359,7 +362,10 @@ describe.skipIf(!notls)('libcoap 4.3.1 without DTLS', { concurrent: true }, () =
       expect(gets).toEqual(all20);
     });
 
-    it('observes /time for two notifications, then cancels', async ({ expect, onTestFinished }) => {
+    it('observes /time for two notifications, then cancels [interop peer=coap-server-notls ours=coap transport=coap op=observe]', async ({
+      expect,
+      onTestFinished,
+    }) => {
       const ep = await endpoint({ onTestFinished });
       const obs = await ep.observe(peer, { method: 'GET', path: '/time' });
       expect(obs.first.code).toBe('2.05');

@@ -112,7 +112,7 @@ describe.each(['openssl', 'gnutls'] as const)(
     });
 
     it.skipIf(!binary)(
-      'GETs / and /.well-known/core with 2.05 over the default offer',
+      `GETs / and /.well-known/core with 2.05 over the default offer [interop peer=coap-server-${variant} ours=dtls-client transport=dtls-psk op=handshake,discovery]`,
       async () => {
         const c = client(server.dtlsPort);
         const root = await get(c, '/');
@@ -125,13 +125,16 @@ describe.each(['openssl', 'gnutls'] as const)(
       },
     );
 
-    it.skipIf(!binary).each(ACCEPTED[variant])('GETs with %s offered alone', async (suite) => {
-      const c = client(server.dtlsPort, { cipherSuites: [suite] });
-      expect((await get(c, '/.well-known/core'))?.code).toBe('2.05');
-    });
+    it.skipIf(!binary).each(ACCEPTED[variant])(
+      `GETs with %s offered alone [interop peer=coap-server-${variant} ours=dtls-client transport=dtls-psk op=cipher-suites]`,
+      async (suite) => {
+        const c = client(server.dtlsPort, { cipherSuites: [suite] });
+        expect((await get(c, '/.well-known/core'))?.code).toBe('2.05');
+      },
+    );
 
     it.skipIf(!binary)(
-      'times out on a wrong key, saying the server answered the hello only',
+      `times out on a wrong key, saying the server answered the hello only [interop peer=coap-server-${variant} ours=dtls-client transport=dtls-psk op=wrong-psk]`,
       async () => {
         const c = client(server.dtlsPort, {
           psk: { identity: PSK.identity, key: Buffer.from('wrong') },
@@ -155,18 +158,21 @@ describe.each(['openssl', 'gnutls'] as const)(
 describe('DtlsClientSocket against coap-server-openssl, refusals and restarts', () => {
   const binary = peerOrSkip('coap-server-openssl');
 
-  it.skipIf(!binary)('gets handshake_failure when it offers only CBC_SHA256', async () => {
-    const server = await startLibcoapServer({ variant: 'openssl', psk: PSK });
-    const c = client(server.dtlsPort, { cipherSuites: ['TLS_PSK_WITH_AES_128_CBC_SHA256'] });
-    c.connect();
-    const [err] = (await once(c, 'error').catch((e: unknown) => [e])) as [DtlsAlertError];
-    expect(err).toBeInstanceOf(DtlsAlertError);
-    expect(err).toMatchObject({ alert: 40, direction: 'received' });
-    await server.stop();
-  });
+  it.skipIf(!binary)(
+    'gets handshake_failure when it offers only CBC_SHA256 [interop peer=coap-server-openssl ours=dtls-client transport=dtls-psk op=cipher-suites]',
+    async () => {
+      const server = await startLibcoapServer({ variant: 'openssl', psk: PSK });
+      const c = client(server.dtlsPort, { cipherSuites: ['TLS_PSK_WITH_AES_128_CBC_SHA256'] });
+      c.connect();
+      const [err] = (await once(c, 'error').catch((e: unknown) => [e])) as [DtlsAlertError];
+      expect(err).toBeInstanceOf(DtlsAlertError);
+      expect(err).toMatchObject({ alert: 40, direction: 'received' });
+      await server.stop();
+    },
+  );
 
   it.skipIf(!binary)(
-    'restores traffic with reconnect() after the server crashed, restarted and forgot the session',
+    'restores traffic with reconnect() after the server crashed, restarted and forgot the session [interop peer=coap-server-openssl ours=dtls-client transport=dtls-psk op=peer-restart]',
     async () => {
       const first = await startLibcoapServer({ variant: 'openssl', psk: PSK });
       const c = client(first.dtlsPort);
@@ -189,7 +195,7 @@ describe('DtlsClientSocket against coap-server-openssl, refusals and restarts', 
   );
 
   it.skipIf(!binary)(
-    'handshakes again by itself after the server shut down with close_notify',
+    'handshakes again by itself after the server shut down with close_notify [interop peer=coap-server-openssl ours=dtls-client transport=dtls-psk op=peer-restart]',
     async () => {
       const first = await startLibcoapServer({ variant: 'openssl', psk: PSK });
       const c = client(first.dtlsPort);

@@ -63,31 +63,37 @@ describe.each(['openssl', 'gnutls'] as const)(
   (variant) => {
     const binary = peerOrSkip(`coap-client-${variant}`);
 
-    it.skipIf(!binary)('GETs over the default suite (CCM_8) and prints the payload', async () => {
-      const { server, log, uri } = await coapsServer({ identityHint: 'lwm2m' });
-      try {
-        const r = await coapClient({ variant, uri, psk: PSK });
-        expect(r.text).toBe('hello dev1');
-        expect(r.responseCode).toBe('2.05');
-        expect(log.suites).toEqual(['TLS_PSK_WITH_AES_128_CCM_8']);
-      } finally {
-        await closeServer(server);
-      }
-    });
+    it.skipIf(!binary)(
+      `GETs over the default suite (CCM_8) and prints the payload [interop peer=coap-client-${variant} ours=dtls-server transport=dtls-psk op=handshake]`,
+      async () => {
+        const { server, log, uri } = await coapsServer({ identityHint: 'lwm2m' });
+        try {
+          const r = await coapClient({ variant, uri, psk: PSK });
+          expect(r.text).toBe('hello dev1');
+          expect(r.responseCode).toBe('2.05');
+          expect(log.suites).toEqual(['TLS_PSK_WITH_AES_128_CCM_8']);
+        } finally {
+          await closeServer(server);
+        }
+      },
+    );
 
-    it.skipIf(!binary).each(SUITES)('GETs with %s (forced by the server)', async (suite) => {
-      const { server, log, uri } = await coapsServer({ cipherSuites: [suite] });
-      try {
-        const r = await coapClient({ variant, uri, psk: PSK });
-        expect(r.text).toBe('hello dev1');
-        expect(log.suites).toEqual([suite]);
-      } finally {
-        await closeServer(server);
-      }
-    });
+    it.skipIf(!binary).each(SUITES)(
+      `GETs with %s (forced by the server) [interop peer=coap-client-${variant} ours=dtls-server transport=dtls-psk op=cipher-suites]`,
+      async (suite) => {
+        const { server, log, uri } = await coapsServer({ cipherSuites: [suite] });
+        try {
+          const r = await coapClient({ variant, uri, psk: PSK });
+          expect(r.text).toBe('hello dev1');
+          expect(log.suites).toEqual([suite]);
+        } finally {
+          await closeServer(server);
+        }
+      },
+    );
 
     it.skipIf(!binary)(
-      'fails a wrong key with bad_record_mac, then serves the right key',
+      `fails a wrong key with bad_record_mac, then serves the right key [interop peer=coap-client-${variant} ours=dtls-server transport=dtls-psk op=wrong-psk]`,
       async () => {
         const { server, log, uri } = await coapsServer();
         try {
@@ -109,22 +115,25 @@ describe.each(['openssl', 'gnutls'] as const)(
       },
     );
 
-    it.skipIf(!binary)('refuses an unknown identity with unknown_psk_identity (115)', async () => {
-      const { server, log, uri } = await coapsServer();
-      try {
-        const r = await coapClient({
-          variant,
-          uri,
-          psk: { identity: 'nobody', key: 'x' },
-          timeoutSec: 2,
-        });
-        expect(r.responseCode).toBeUndefined();
-        expect(r.stdout + r.stderr).toMatch(/unknown PSK identity|Alert '115'/i);
-        expect(log.errors.map((e) => e.alert)).toEqual([115]);
-      } finally {
-        await closeServer(server);
-      }
-    });
+    it.skipIf(!binary)(
+      `refuses an unknown identity with unknown_psk_identity (115) [interop peer=coap-client-${variant} ours=dtls-server transport=dtls-psk op=unknown-identity]`,
+      async () => {
+        const { server, log, uri } = await coapsServer();
+        try {
+          const r = await coapClient({
+            variant,
+            uri,
+            psk: { identity: 'nobody', key: 'x' },
+            timeoutSec: 2,
+          });
+          expect(r.responseCode).toBeUndefined();
+          expect(r.stdout + r.stderr).toMatch(/unknown PSK identity|Alert '115'/i);
+          expect(log.errors.map((e) => e.alert)).toEqual([115]);
+        } finally {
+          await closeServer(server);
+        }
+      },
+    );
   },
 );
 
@@ -165,20 +174,23 @@ describe('coap-client-gnutls with its offer narrowed to one suite', () => {
     'CHACHA20-POLY1305',
   ];
 
-  it.skipIf(!binary)('CBC_SHA256 when the client offers no AEAD suite', async () => {
-    const { server, log, uri } = await coapsServer();
-    try {
-      const only = await wrapper('cbc', [...AEAD, 'AES-128-CCM-8']);
-      const r = await coapClient({ variant: 'gnutls', uri, psk: PSK, binary: only });
-      expect(r.text).toBe('hello dev1');
-      expect(log.suites).toEqual(['TLS_PSK_WITH_AES_128_CBC_SHA256']);
-    } finally {
-      await closeServer(server);
-    }
-  });
+  it.skipIf(!binary)(
+    'CBC_SHA256 when the client offers no AEAD suite [interop peer=coap-client-gnutls ours=dtls-server transport=dtls-psk op=cipher-suites]',
+    async () => {
+      const { server, log, uri } = await coapsServer();
+      try {
+        const only = await wrapper('cbc', [...AEAD, 'AES-128-CCM-8']);
+        const r = await coapClient({ variant: 'gnutls', uri, psk: PSK, binary: only });
+        expect(r.text).toBe('hello dev1');
+        expect(log.suites).toEqual(['TLS_PSK_WITH_AES_128_CBC_SHA256']);
+      } finally {
+        await closeServer(server);
+      }
+    },
+  );
 
   it.skipIf(!binary)(
-    'CCM_8 when the client offers nothing else, even if the server prefers CBC',
+    'CCM_8 when the client offers nothing else, even if the server prefers CBC [interop peer=coap-client-gnutls ours=dtls-server transport=dtls-psk op=cipher-suites]',
     async () => {
       const { server, log, uri } = await coapsServer({
         cipherSuites: ['TLS_PSK_WITH_AES_128_CBC_SHA256', 'TLS_PSK_WITH_AES_128_CCM_8'],
@@ -197,7 +209,7 @@ describe('coap-client-gnutls with its offer narrowed to one suite', () => {
 
 describe('node-dtls-client against DtlsServerSocket', () => {
   it.each(['TLS_PSK_WITH_AES_128_CCM_8', 'TLS_PSK_WITH_AES_128_CBC_SHA256'] as const)(
-    'connects with %s and exchanges datagrams',
+    'connects with %s and exchanges datagrams [interop peer=node-dtls-client ours=dtls-server transport=dtls-psk op=cipher-suites]',
     async (suite) => {
       const { server, port, log } = await coapsServer();
       server.removeAllListeners('message');
@@ -273,31 +285,39 @@ describe('openssl s_client against DtlsServerSocket', () => {
     ['PSK-AES128-CBC-SHA256', 'TLS_PSK_WITH_AES_128_CBC_SHA256'],
     ['PSK-AES128-GCM-SHA256', 'TLS_PSK_WITH_AES_128_GCM_SHA256'],
     ['PSK-AES128-CCM', 'TLS_PSK_WITH_AES_128_CCM'],
-  ])('handshakes with -cipher %s (forced by the client)', async (cipher, suite) => {
-    const { server, port, log, pings } = await pingServer();
-    try {
-      const out = await sClient(port, cipher);
-      expect(out).toMatch(new RegExp(`New, TLSv1\\.\\d, Cipher is ${cipher}`));
-      expect(out).toMatch(/Extended master secret: yes/);
-      expect(await until(() => pings.length === 1)).toBe(true);
-      expect(pings).toEqual(['dev1:ping']);
-      expect(log.suites).toEqual([suite]);
-    } finally {
-      await closeServer(server);
-    }
-  });
+  ])(
+    'handshakes with -cipher %s (forced by the client) [interop peer=openssl-s_client ours=dtls-server transport=dtls-psk op=cipher-suites]',
+    async (cipher, suite) => {
+      const { server, port, log, pings } = await pingServer();
+      try {
+        const out = await sClient(port, cipher);
+        expect(out).toMatch(new RegExp(`New, TLSv1\\.\\d, Cipher is ${cipher}`));
+        expect(out).toMatch(/Extended master secret: yes/);
+        expect(await until(() => pings.length === 1)).toBe(true);
+        expect(pings).toEqual(['dev1:ping']);
+        expect(log.suites).toEqual([suite]);
+      } finally {
+        await closeServer(server);
+      }
+    },
+  );
 
-  it.skipIf(!binary)('resumes a saved session with the abbreviated handshake', async () => {
-    const { server, port, pings } = await pingServer();
-    try {
-      const saved = join(dir, 'session.pem');
-      expect(await sClient(port, 'PSK-AES128-CCM8', ['-sess_out', saved])).toMatch(/New, TLSv1\.2/);
-      const out = await sClient(port, 'PSK-AES128-CCM8', ['-sess_in', saved]);
-      expect(out).toMatch(/Reused, TLSv1\.2, Cipher is PSK-AES128-CCM8/);
-      expect(await until(() => pings.length === 2)).toBe(true);
-      expect(server.stats()).toMatchObject({ handshakesCompleted: 2, sessionsResumed: 1 });
-    } finally {
-      await closeServer(server);
-    }
-  });
+  it.skipIf(!binary)(
+    'resumes a saved session with the abbreviated handshake [interop peer=openssl-s_client ours=dtls-server transport=dtls-psk op=session-resumption]',
+    async () => {
+      const { server, port, pings } = await pingServer();
+      try {
+        const saved = join(dir, 'session.pem');
+        expect(await sClient(port, 'PSK-AES128-CCM8', ['-sess_out', saved])).toMatch(
+          /New, TLSv1\.2/,
+        );
+        const out = await sClient(port, 'PSK-AES128-CCM8', ['-sess_in', saved]);
+        expect(out).toMatch(/Reused, TLSv1\.2, Cipher is PSK-AES128-CCM8/);
+        expect(await until(() => pings.length === 2)).toBe(true);
+        expect(server.stats()).toMatchObject({ handshakesCompleted: 2, sessionsResumed: 1 });
+      } finally {
+        await closeServer(server);
+      }
+    },
+  );
 });

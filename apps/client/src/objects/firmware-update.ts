@@ -32,6 +32,7 @@ import {
   singleResource,
 } from '@lwm2m-ts/core';
 import {
+  type DownloadCoapOptions,
   type DownloadOptions,
   downloadPackage,
   type FailureResult,
@@ -97,6 +98,8 @@ export interface FirmwareUpdateOptions extends ModelChoice {
   ) => { readonly identity: string; readonly key: Uint8Array } | undefined;
   /** Local address the download sockets bind to (default: any). */
   readonly downloadLocalAddress?: string;
+  /** CoAP transmission parameters of the downloads (the client passes its `coapOptions`). */
+  readonly downloadCoapOptions?: DownloadCoapOptions;
   /**
    * Checks a received package before it counts as Downloaded: `true` passes, `false` is result 5
    * (integrity check failure), or return (or throw a `FirmwareUpdateError` with) another failure
@@ -460,6 +463,9 @@ export class FirmwareUpdateObject implements ObjectEnabler {
       ...(psk !== undefined ? { psk } : {}),
       ...(this.#options.downloadLocalAddress !== undefined
         ? { localAddress: this.#options.downloadLocalAddress }
+        : {}),
+      ...(this.#options.downloadCoapOptions !== undefined
+        ? { coap: this.#options.downloadCoapOptions }
         : {}),
     });
     const done = download.then(NOOP, NOOP).finally(() => {
