@@ -2,41 +2,49 @@ import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { CoapEndpoint } from '@lwm2m-ts/coap';
 import coap from 'coap';
-import type { Comparison } from './harness.js';
-import { median } from './harness.js';
 
 /**
- * CoAP request/response round trips on loopback, closed loop with `inFlight` requests at a
- * time: our endpoint, plain node-coap (Agent → Server) and raw `node:dgram` echo (the floor),
- * each measured in the same run, alternating, over several rounds.
+ * Request/response drivers on loopback, closed loop with `inFlight` requests at a time: our
+ * CoAP endpoint alone, plain node-coap (Agent → Server) and raw `node:dgram` echo (the floor).
+ * reads.ts runs them next to `LwM2mServer.read()`, alternating, in the same run.
  */
 const HOST = '127.0.0.1';
 const PAYLOAD = new Uint8Array(Buffer.from('Open Mobile Alliance'));
 
-type Driver = {
+/** One round: ms per operation, and every operation's latency (ms). */
+export interface RoundResult {
+  readonly perOpMs: number;
+  readonly latencies: Float64Array;
+}
+
+export type Driver = {
   name: string;
-  oneRound(n: number, inFlight: number): Promise<number>;
+  oneRound(n: number, inFlight: number): Promise<RoundResult>;
   close(): Promise<void>;
 };
 
-async function closedLoop(
+/** `n` operations with `inFlight` outstanding at any time (a closed loop), each timed. */
+export async function closedLoop(
   n: number,
   inFlight: number,
   send: () => Promise<unknown>,
-): Promise<number> {
+): Promise<RoundResult> {
   let started = 0;
+  const latencies = new Float64Array(n);
   const t0 = performance.now();
   const worker = async () => {
     while (started < n) {
-      started++;
+      const k = started++;
+      const t = performance.now();
       await send();
+      latencies[k] = performance.now() - t;
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return (performance.now() - t0) / n;
+  return { perOpMs: (performance.now() - t0) / n, latencies };
 }
 
-async function ourEndpoint(): Promise<Driver> {
+export async function ourEndpoint(): Promise<Driver> {
   const server = new CoapEndpoint({
     address: HOST,
     port: 0,
@@ -57,7 +65,7 @@ async function ourEndpoint(): Promise<Driver> {
   };
 }
 
-async function plainNodeCoap(): Promise<Driver> {
+export async function plainNodeCoap(): Promise<Driver> {
   const serverSocket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => serverSocket.bind(0, HOST, () => resolve()));
   const port = (serverSocket.address() as AddressInfo).port;
@@ -88,7 +96,7 @@ async function plainNodeCoap(): Promise<Driver> {
   };
 }
 
-async function rawEcho(): Promise<Driver> {
+export async function rawEcho(): Promise<Driver> {
   const server = dgram.createSocket('udp4');
   server.on('message', (msg, rinfo) => server.send(msg, rinfo.port, rinfo.address));
   await new Promise<void>((resolve) => server.bind(0, HOST, () => resolve()));
@@ -119,42 +127,4 @@ async function rawEcho(): Promise<Driver> {
       server.close();
     },
   };
-}
-
-export async function coapRoundTrips(): Promise<Comparison[]> {
-  const drivers = [await ourEndpoint(), await plainNodeCoap(), await rawEcho()];
-  const rows: Comparison[] = [];
-  try {
-    for (const inFlight of [1, 32]) {
-      const n = inFlight === 1 ? 1_000 : 5_000;
-      const times = drivers.map(() => [] as number[]);
-      for (let round = 0; round < 7; round++) {
-        for (const [i, d] of drivers.entries()) {
-          const t = await d.oneRound(n, inFlight);
-          if (round > 0) times[i]!.push(t); // round 0 warms up
-        }
-      }
-      const [ours, plain, raw] = times.map(median) as [number, number, number];
-      rows.push({
-        name: `CoAP GET round trip, ${inFlight} in flight`,
-        subject: drivers[0]!.name,
-        reference: drivers[1]!.name,
-        subjectMs: ours,
-        referenceMs: plain,
-        ratio: ours / plain,
-        goal: '≤ 1.3× node-coap',
-      });
-      rows.push({
-        name: `UDP echo floor, ${inFlight} in flight`,
-        subject: drivers[0]!.name,
-        reference: drivers[2]!.name,
-        subjectMs: ours,
-        referenceMs: raw,
-        ratio: ours / raw,
-      });
-    }
-  } finally {
-    for (const d of drivers) await d.close();
-  }
-  return rows;
 }

@@ -1,11 +1,4 @@
-import {
-  decode,
-  decodeSenmlCbor,
-  encode,
-  encodeSenmlCbor,
-  modelsOf,
-  type TimedValue,
-} from '@lwm2m-ts/codecs';
+import { decode, decodeValues, encode, modelsOf, type TimedValue } from '@lwm2m-ts/codecs';
 import {
   ContentFormat,
   LwM2mPath,
@@ -16,7 +9,7 @@ import {
 } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { Decoder, Encoder } from 'cbor-x';
-import { type Comparison, compare } from './harness.js';
+import { compare, type Row, rateRow } from './harness.js';
 
 const registry = ObjectRegistry.withBuiltins();
 
@@ -57,13 +50,66 @@ function device() {
   );
 }
 
-export async function codecBenchmarks(): Promise<Comparison[]> {
-  const rows: Comparison[] = [];
-  const values = tenRecords();
-  const model = registry;
+const SECTION = '5. Codecs';
+
+/** `value` as cbor-x sees plain data: bigints and dates as numbers, links as strings. */
+function plainValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.getTime() / 1000;
+  if (typeof v === 'object' && v !== null && 'objectId' in v) {
+    const l = v as { objectId: number; instanceId: number };
+    return `${l.objectId}:${l.instanceId}`;
+  }
+  return v;
+}
+
+export async function codecBenchmarks(quick: boolean): Promise<Row[]> {
+  const rows: Row[] = [];
   const plainEncoder = new Encoder({ useRecords: false, mapsAsObjects: false });
   const plainDecoder = new Decoder({ useRecords: false, mapsAsObjects: false });
-  // The same records as plain CBOR maps with SenML's integer labels (n = 0, v = 2).
+  const rounds = quick ? 5 : 11;
+  const scale = quick ? 0.25 : 1;
+  const its = (n: number) => Math.max(50, Math.round(n * scale));
+
+  // Object 3, one instance: every format that carries an instance, next to cbor-x packing the
+  // same values as a plain map (resource id → value, multiples as id → instance map).
+  const node = device();
+  const path = LwM2mPath.of(3, 0);
+  const device3 = modelsOf([registry.get(3)!]);
+  const plainDevice = new Map<number, unknown>(
+    node.resources.map((r) => [
+      r.id,
+      r.kind === 'multipleResource'
+        ? new Map(r.instances.map((ri) => [ri.id, plainValue(ri.value)]))
+        : plainValue(r.value),
+    ]),
+  );
+  const objectFormats: [string, number][] = [
+    ['TLV', ContentFormat.TLV],
+    ['SenML CBOR', ContentFormat.SENML_CBOR],
+    ['SenML JSON', ContentFormat.SENML_JSON],
+    ['LwM2M JSON', ContentFormat.LWM2M_JSON],
+    ['LwM2M CBOR', ContentFormat.LWM2M_CBOR],
+  ];
+  for (const [name, format] of objectFormats) {
+    const opts = { path, model: device3 };
+    const bytes = encode(format, node, opts);
+    const c = await compare({
+      name: `object 3 (${node.resources.length} resources, ${bytes.length} B in ${name}): encode+decode`,
+      subject: [name, () => decode(format, encode(format, node, opts), opts)],
+      reference: [
+        'cbor-x pack+unpack of the same values',
+        () => plainDecoder.decode(plainEncoder.encode(plainDevice)),
+      ],
+      iterations: its(2_000),
+      rounds,
+    });
+    rows.push(rateRow(SECTION, c));
+  }
+
+  // Ten temperature readings as a composite (Read-Composite answer, Send), next to cbor-x
+  // packing the same records as SenML maps with integer labels (n = 0, v = 2).
+  const values = tenRecords();
   const plain = values.map(
     (v) =>
       new Map<number, unknown>([
@@ -71,52 +117,28 @@ export async function codecBenchmarks(): Promise<Comparison[]> {
         [2, v.value.value],
       ]),
   );
-  rows.push(
-    await compare({
-      name: 'SenML CBOR, 10-record composite: encode+decode',
+  const compositeFormats: [string, number, string?][] = [
+    ['SenML CBOR', ContentFormat.SENML_CBOR, '≥ 0.5× cbor-x'],
+    ['SenML JSON', ContentFormat.SENML_JSON],
+    ['LwM2M CBOR', ContentFormat.LWM2M_CBOR],
+  ];
+  for (const [name, format, goal] of compositeFormats) {
+    const opts = { path: LwM2mPath.ROOT, model: registry };
+    const bytes = encode(format, values, opts);
+    const c = await compare({
+      name: `10-record composite (${bytes.length} B in ${name}): encode+decode`,
       subject: [
-        'encodeSenmlCbor+decodeSenmlCbor',
-        () => decodeSenmlCbor(encodeSenmlCbor(values, { model }), { model }),
+        name,
+        () => decodeValues(format, encode(format, values, opts), { model: registry }),
       ],
       reference: [
-        'cbor-x pack+unpack of the plain array',
+        'cbor-x pack+unpack of the same records',
         () => plainDecoder.decode(plainEncoder.encode(plain)),
       ],
-      iterations: 5_000,
-      rounds: 11,
-      goal: '≤ 2×',
-    }),
-  );
-
-  const node = device();
-  const path = LwM2mPath.of(3, 0);
-  const device3 = modelsOf([registry.get(3)!]);
-  rows.push(
-    await compare({
-      name: `object 3 (${node.resources.length} readable resources): encode+decode`,
-      subject: [
-        'TLV',
-        () =>
-          decode(ContentFormat.TLV, encode(ContentFormat.TLV, node, { path, model: device3 }), {
-            path,
-            model: device3,
-          }),
-      ],
-      reference: [
-        'SenML CBOR',
-        () =>
-          decode(
-            ContentFormat.SENML_CBOR,
-            encode(ContentFormat.SENML_CBOR, node, { path, model: device3 }),
-            {
-              path,
-              model: device3,
-            },
-          ),
-      ],
-      iterations: 2_000,
-      rounds: 11,
-    }),
-  );
+      iterations: its(5_000),
+      rounds,
+    });
+    rows.push(rateRow(SECTION, c, goal === undefined ? undefined : { text: goal, minRatio: 0.5 }));
+  }
   return rows;
 }

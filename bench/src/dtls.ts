@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CoapEndpoint, type Peer } from '@lwm2m-ts/coap';
 import { DtlsClientSocket, DtlsServerSocket } from '@lwm2m-ts/dtls';
-import { type Comparison, compare } from './harness.js';
+import { type Comparison, compare, type Row, rateRow } from './harness.js';
 
 /**
  * DTLS PSK: full handshakes per second, and CoAP GET round trips over an established session
@@ -57,25 +57,18 @@ function handshake(port: number): Promise<void> {
  * Round trips at `inFlight` through both lanes, `n` per timed run; compare() times whole runs,
  * so the medians are divided by `n` to give the time of one round trip.
  */
-async function roundTrips(
-  dtls: Lane,
-  udp: Lane,
-  inFlight: number,
-  n: number,
-  goal?: string,
-): Promise<Comparison> {
+async function roundTrips(dtls: Lane, udp: Lane, inFlight: number, n: number): Promise<Comparison> {
   const c = await compare({
     name: `CoAP GET round trip, ${inFlight} in flight, established session`,
     subject: ['over DTLS PSK (CCM_8)', () => closedLoop(dtls, n, inFlight)],
     reference: ['over plain UDP', () => closedLoop(udp, n, inFlight)],
     rounds: 9,
     warmup: 2,
-    ...(goal === undefined ? {} : { goal }),
   });
   return { ...c, subjectMs: c.subjectMs / n, referenceMs: c.referenceMs / n };
 }
 
-export async function dtlsBenchmarks(): Promise<Comparison[]> {
+export async function dtlsBenchmarks(quick: boolean): Promise<Row[]> {
   const handler = () => ({ code: '2.05' as const, payload: PAYLOAD });
   const dtlsServerSocket = new DtlsServerSocket({
     type: 'udp4',
@@ -97,14 +90,16 @@ export async function dtlsBenchmarks(): Promise<Comparison[]> {
   const dtls: Lane = { client: dtlsClient, peer: { address: HOST, port: dtlsPort } };
   const udp: Lane = { client: udpClient, peer: { address: HOST, port: udpPort } };
 
-  const rows: Comparison[] = [];
+  const rows: Row[] = [];
+  const section = '7. CoAP over DTLS (CoapEndpoint alone)';
+  const goal = { text: '≥ 0.6× UDP', minRatio: 0.6 };
   try {
     // The first request carries the handshake: out of the timed part.
     await dtlsClient.request(dtls.peer, GET);
-    const goal = '≥ 0.6× UDP throughput (time ratio ≤ 1.67×)';
-    rows.push(await roundTrips(dtls, udp, 1, 500, goal));
-    rows.push(await roundTrips(dtls, udp, 32, 2_000, goal));
-    const n = 20;
+    const scale = quick ? 0.25 : 1;
+    rows.push(rateRow(section, await roundTrips(dtls, udp, 1, 500 * scale), goal));
+    rows.push(rateRow(section, await roundTrips(dtls, udp, 32, 2_000 * scale), goal));
+    const n = quick ? 10 : 20;
     const hs = await compare({
       name: 'DTLS PSK full handshake (CCM_8, DtlsClientSocket → DtlsServerSocket)',
       subject: [
@@ -114,10 +109,12 @@ export async function dtlsBenchmarks(): Promise<Comparison[]> {
         },
       ],
       reference: ['CoAP GET over plain UDP', () => closedLoop(udp, n, 1)],
-      rounds: 5,
+      rounds: quick ? 3 : 5,
       warmup: 1,
     });
-    rows.push({ ...hs, subjectMs: hs.subjectMs / n, referenceMs: hs.referenceMs / n });
+    rows.push(
+      rateRow(section, { ...hs, subjectMs: hs.subjectMs / n, referenceMs: hs.referenceMs / n }),
+    );
   } finally {
     await dtlsClient.close();
     await udpClient.close();
