@@ -76,8 +76,15 @@ void runCli<ServerConfig>({
     const registry = ObjectRegistry.withBuiltins();
     await loadModels(registry, config.models, log);
     const server = new LwM2mServer({
-      coap: config.noCoap ? false : { address: config.coapAddress, port: config.coapPort },
-      dtls: config.noDtls ? false : { address: config.dtlsAddress, port: config.dtlsPort },
+      coap: config.noCoap
+        ? false
+        : { address: config.coapAddress, port: config.coapPort, recvBufferSize: config.recvBuffer },
+      dtls: config.noDtls
+        ? false
+        : { address: config.dtlsAddress, port: config.dtlsPort, recvBufferSize: config.recvBuffer },
+      queue: { awakeTimeMs: config.awakeTime, maxQueued: config.maxQueued },
+      // The CoAP layer counts ACK_TIMEOUT in seconds.
+      coapOptions: { ackTimeout: config.ackTimeout / 1000, maxRetransmit: config.maxRetransmit },
       ...(security === undefined ? {} : { securityStore: security }),
       ...(redis && {
         registrationStore: redis.registrationStore,

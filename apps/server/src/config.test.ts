@@ -84,6 +84,16 @@ describe('parseConfig', () => {
         'debug',
         '--request-timeout',
         '2500',
+        '--recv-buffer',
+        '65536',
+        '--awake-time',
+        '30000',
+        '--max-queued',
+        '4',
+        '--ack-timeout',
+        '500',
+        '--max-retransmit',
+        '0',
         '--store-prefix',
         'p:',
         '--store-timeout',
@@ -107,6 +117,11 @@ describe('parseConfig', () => {
       models: ['a', 'b'],
       logLevel: 'debug',
       requestTimeout: 2500,
+      recvBuffer: 65536,
+      awakeTime: 30000,
+      maxQueued: 4,
+      ackTimeout: 500,
+      maxRetransmit: 0,
       store: 'memory',
       storePrefix: 'p:',
       storeTimeout: 700,
@@ -114,6 +129,31 @@ describe('parseConfig', () => {
     });
     expect(config({ argv: ['--no-coap'] })).toMatchObject({ noCoap: true, noDtls: false });
     expect(config({ argv: ['--no-dtls'] })).toMatchObject({ noCoap: false, noDtls: true });
+  });
+
+  it('socket buffer, queue mode and CoAP timing: defaults, environment, limits', () => {
+    expect(DEFAULTS).toMatchObject({
+      recvBuffer: 4194304,
+      awakeTime: 93000,
+      maxQueued: 16,
+      ackTimeout: 2000,
+      maxRetransmit: 4,
+    });
+    expect(
+      config({ env: { LWM2M_SERVER_RECV_BUFFER: '1048576', LWM2M_SERVER_MAX_RETRANSMIT: '2' } }),
+    ).toMatchObject({ recvBuffer: 1048576, maxRetransmit: 2 });
+    expect(error({ argv: ['--recv-buffer', '100'] })).toBe(
+      '--recv-buffer: 100 is below 1024 bytes',
+    );
+    expect(error({ argv: ['--recv-buffer', '4MB'] })).toMatch(
+      /^--recv-buffer: "4MB" is not a whole/,
+    );
+    expect(error({ argv: ['--max-queued', '0'] })).toBe('--max-queued: must be at least 1');
+    expect(error({ argv: ['--max-retransmit', '21'] })).toBe('--max-retransmit: 21 is above 20');
+    expect(error({ argv: ['--ack-timeout', '0'] })).toMatch(/^--ack-timeout: .*not a time in ms/);
+    for (const flag of ['--recv-buffer', '--awake-time', '--max-queued', '--ack-timeout']) {
+      expect(USAGE).toContain(flag);
+    }
   });
 
   it('precedence: flags > env > file > defaults', () => {

@@ -34,6 +34,19 @@ export interface ServerConfig extends ListenOptions {
   /** Default time limit of a device-management request (ms). */
   readonly requestTimeout: number;
   /**
+   * SO_RCVBUF of the CoAP and DTLS sockets (bytes). Bursts such as thousands of devices
+   * registering at once overflow the system default (often 208 KB) and the kernel drops them.
+   */
+  readonly recvBuffer: number;
+  /** How long a queue-mode device listens after it last talked to the server (ms). */
+  readonly awakeTime: number;
+  /** Most requests held for one sleeping queue-mode device. */
+  readonly maxQueued: number;
+  /** CoAP ACK_TIMEOUT (RFC 7252 §4.8), ms. */
+  readonly ackTimeout: number;
+  /** CoAP MAX_RETRANSMIT (RFC 7252 §4.8). */
+  readonly maxRetransmit: number;
+  /**
    * Where registrations, observations and security entries live: `memory` (this process only),
    * or a `redis://` / `rediss://` URL: state shared by every process on the same Redis and key
    * prefix, events relayed between them (cluster mode).
@@ -62,6 +75,11 @@ export const DEFAULTS: ServerConfig = Object.freeze({
   models: Object.freeze([]) as readonly string[],
   logLevel: 'info',
   requestTimeout: 10_000,
+  recvBuffer: 4 * 1024 * 1024,
+  awakeTime: 93_000,
+  maxQueued: 16,
+  ackTimeout: 2000,
+  maxRetransmit: 4,
   store: 'memory',
   storePrefix: 'lwm2m:',
   storeTimeout: 5000,
@@ -81,6 +99,11 @@ const OPTIONS: readonly OptionSpec<keyof ServerConfig>[] = [
   { key: 'models', flag: 'models', kind: 'paths' },
   { key: 'logLevel', flag: 'log-level', kind: 'level' },
   { key: 'requestTimeout', flag: 'request-timeout', kind: 'ms' },
+  { key: 'recvBuffer', flag: 'recv-buffer', kind: 'count' },
+  { key: 'awakeTime', flag: 'awake-time', kind: 'ms' },
+  { key: 'maxQueued', flag: 'max-queued', kind: 'count' },
+  { key: 'ackTimeout', flag: 'ack-timeout', kind: 'ms' },
+  { key: 'maxRetransmit', flag: 'max-retransmit', kind: 'count' },
   { key: 'store', flag: 'store', kind: 'string' },
   { key: 'storePrefix', flag: 'store-prefix', kind: 'string' },
   { key: 'storeTimeout', flag: 'store-timeout', kind: 'ms' },
@@ -95,6 +118,15 @@ export function isRedisUrl(store: string): boolean {
   } catch {
     return false;
   }
+}
+
+function limitConflict(c: ServerConfig): string | undefined {
+  if (c.recvBuffer < 1024) return `--recv-buffer: ${c.recvBuffer} is below 1024 bytes`;
+  if (c.maxQueued < 1) return '--max-queued: must be at least 1';
+  // Core TS / RFC 7252 §4.8: MAX_RETRANSMIT 4 by default; more than 20 makes EXCHANGE_LIFETIME
+  // absurd (hours), so it is surely a typo.
+  if (c.maxRetransmit > 20) return `--max-retransmit: ${c.maxRetransmit} is above 20`;
+  return undefined;
 }
 
 function storeConflict(c: ServerConfig): string | undefined {
@@ -135,6 +167,13 @@ which wins over the file):
                           in the environment, several directories separated by "${delimiter}")
   --log-level LEVEL       fatal, error, warn, info (default), debug, trace or silent
   --request-timeout MS    default time limit of a device request (default 10000)
+  --recv-buffer BYTES     receive buffer of the CoAP and DTLS sockets (default 4194304; the
+                          kernel caps it at net.core.rmem_max): rides out registration storms
+  --awake-time MS         how long a queue-mode device listens after it last talked (default
+                          93000); requests for a sleeping device wait in its queue
+  --max-queued N          most requests queued for one sleeping device (default 16)
+  --ack-timeout MS        CoAP ACK_TIMEOUT, the first retransmission wait (default 2000)
+  --max-retransmit N      CoAP MAX_RETRANSMIT (default 4; 0..20)
   --store STORE           where registrations, observations and security entries live:
                           memory (default) or redis://[:password@]host:port[/db] (or
                           rediss://): shared by every lwm2m-server on that Redis, which then
@@ -177,7 +216,7 @@ export function parseConfig(input: ParseInput): ParseResult {
     configFile: true,
     readFile: input.readFile,
     error: ConfigError,
-    check: (c) => socketConflict(c) ?? storeConflict(c),
+    check: (c) => socketConflict(c) ?? limitConflict(c) ?? storeConflict(c),
   });
   return parsed.help ? parsed : { help: false, config: parsed.options };
 }

@@ -20,6 +20,7 @@ interface Opts {
   readonly noDtls: boolean;
   readonly logLevel: string;
   readonly timeout: number;
+  readonly limit: number;
   readonly models: readonly string[];
 }
 
@@ -31,6 +32,7 @@ const DEFAULTS: Opts = {
   noDtls: false,
   logLevel: 'info',
   timeout: 10_000,
+  limit: 16,
   models: [],
 };
 
@@ -42,6 +44,7 @@ const SPECS: readonly OptionSpec<keyof Opts>[] = [
   { key: 'noDtls', flag: 'no-dtls', kind: 'flag' },
   { key: 'logLevel', flag: 'log-level', kind: 'level' },
   { key: 'timeout', flag: 'timeout', kind: 'ms' },
+  { key: 'limit', flag: 'limit', kind: 'count' },
   { key: 'models', flag: 'models', kind: 'paths' },
 ];
 
@@ -111,6 +114,8 @@ describe('parseOptions', () => {
           'debug',
           '--timeout',
           '2500',
+          '--limit',
+          '0',
           '--models',
           'a',
           '--models',
@@ -125,6 +130,7 @@ describe('parseOptions', () => {
       noDtls: true,
       logLevel: 'debug',
       timeout: 2500,
+      limit: 0,
       models: ['a', 'b'],
     });
   });
@@ -196,6 +202,10 @@ describe('parseOptions', () => {
     expect(error({ argv: ['--log-level', 'loud'] })).toMatch(/"loud" is not one of fatal, error/);
     expect(error({ argv: ['--timeout', '0'] })).toMatch(/not a time in ms \(1\.\.3600000\)/);
     expect(error({ argv: ['--timeout', '3600001'] })).toMatch(/not a time in ms/);
+    expect(error({ argv: ['--limit=-1'] })).toMatch(/not a whole number \(0\.\.2147483647\)/);
+    expect(error({ argv: ['--limit', '2147483648'] })).toMatch(/not a whole number/);
+    expect(error({ env: { APP_LIMIT: '1e3' } })).toMatch(/^APP_LIMIT: "1e3" is not a whole number/);
+    expect(parse({ env: { APP_LIMIT: '4194304' } })).toMatchObject({ options: { limit: 4194304 } });
   });
 
   it('refuses unknown flags, positionals, missing values and bad files', () => {

@@ -24,10 +24,20 @@ export class OptionError extends Error {
 /**
  * What an option's value is, and so how it is checked: `port` 0..65535; `address` an IP address
  * or `localhost`; `string` non-empty; `url` http(s); `flag` a boolean (also `1/0`, `yes/no`,
- * `on/off`, `true/false` from the environment); `level` a pino level; `ms` 1..3 600 000; `paths`
- * one or more non-empty strings (repeatable flag; `path.delimiter`-separated in the environment).
+ * `on/off`, `true/false` from the environment); `level` a pino level; `ms` 1..3 600 000; `count` a
+ * whole number 0..2 147 483 647 (sizes, limits); `paths` one or more non-empty strings (repeatable
+ * flag; `path.delimiter`-separated in the environment).
  */
-export type OptionKind = 'port' | 'address' | 'string' | 'url' | 'flag' | 'level' | 'ms' | 'paths';
+export type OptionKind =
+  | 'port'
+  | 'address'
+  | 'string'
+  | 'url'
+  | 'flag'
+  | 'level'
+  | 'ms'
+  | 'count'
+  | 'paths';
 
 export interface OptionSpec<K extends string = string> {
   /** Key in the options object and in the JSON file. */
@@ -101,6 +111,13 @@ export function convertOption(
       const n = typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : v;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 3_600_000) {
         throw new error(`${where}: ${describeValue(v)} is not a time in ms (1..3600000)`);
+      }
+      return n;
+    }
+    case 'count': {
+      const n = typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 2_147_483_647) {
+        throw new error(`${where}: ${describeValue(v)} is not a whole number (0..2147483647)`);
       }
       return n;
     }
