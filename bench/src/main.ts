@@ -2,11 +2,11 @@
  * `pnpm bench` — every figure next to a reference measured in the same run, as a ratio.
  *
  *   pnpm bench --quick                 small N, seconds per section (what CI runs)
- *   pnpm bench                         full N; writes docs/benchmarks.md
- *   --only=reads,storm,scale,notify,codecs,registry,dtls
+ *   pnpm bench                         full N; writes docs/benchmarks.md (not with --only)
+ *   --only=reads,storm,scale,notify,codecs,registry,dtls,redis
  *   --profile[=dir]                    server children run with --cpu-prof; top functions printed
  *   --steady-seconds=S  --scale-n=N    override the scale section's steady phase and size
- *   --write                            write docs/benchmarks.md in quick mode too
+ *   --write                            write docs/benchmarks.md in quick mode or with --only too
  *
  * Exits 1 when a benchmark fails to run (a missed goal is reported in the table, not an error).
  */
@@ -22,6 +22,7 @@ import { machineLine, markdownTable, type Row } from './harness.js';
 import { notifyBenchmarks } from './notify.js';
 import { formatTop } from './profile-top.js';
 import { readBenchmarks } from './reads.js';
+import { redisBenchmarks } from './redis.js';
 import { registryLoad } from './registry-load.js';
 import { scaleBenchmarks } from './scale.js';
 import { killAllServers, profileServerTo, serverProfiles } from './server-process.js';
@@ -110,6 +111,7 @@ const sections: [string, () => Promise<Row[]>][] = [
     },
   ],
   ['dtls', () => dtlsBenchmarks(quick)],
+  ['redis', () => redisBenchmarks(quick, sockets, log)],
 ];
 
 for (const [name, run] of sections) {
@@ -146,7 +148,8 @@ if (profileDir !== undefined && existsSync(profileDir)) {
     console.log(`\nCPU profiles of the server processes (${profileDir}):\n\n${profiles}`);
 }
 
-if (!quick || flag('write') === true) {
+// A partial run (--only) would replace the whole table with part of it: written only if asked.
+if ((!quick && only === undefined) || flag('write') === true) {
   const doc = `# Benchmarks
 
 Written by \`pnpm bench\` (full mode; do not edit by hand — \`pnpm bench --quick\` is the small
@@ -190,6 +193,17 @@ Goals: ${met} met, ${missed} missed.
    reading and parsing the same files.
 7. **CoAP over DTLS** — our \`CoapEndpoint\` on DTLS sockets against the same on plain UDP, and
    full PSK handshakes.
+8. **Redis stores** — the server on Redis stores (\`lwm2m-server --store redis://…\`: the stores
+   of \`openRedisStores\`, cluster mode on their bus) next to the server on in-memory stores, one
+   \`redis-server\` of the bench's own (loopback, AOF everysec, no snapshots), FLUSHALL before
+   each use. Registrations/s: the raw generator of item 2 against a fresh server child per round,
+   Redis and in-memory rounds alternating, median round; then two Updates per device, the second
+   timed (Update handling/s: the registration store's compare-and-set). Redis memory per
+   registration: INFO \`used_memory\` right before and after the timed Registers ÷ N, next to the
+   registration record as JSON; Redis CPU per registration the same way from INFO
+   \`used_cpu_user\` + \`used_cpu_sys\`. Reads/s: as in item 1 (raw device, 1 and 64 in flight),
+   both servers in the bench process, alternating, so the difference is the Redis lookup of the
+   registration. Skipped when \`redis-server\` is not on PATH (a failure in quick mode on CI).
 ${failures.length > 0 ? `\n## Failed to run\n\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}\n` : ''}`;
   await writeFile(`${root}docs/benchmarks.md`, doc);
   log(`bench: wrote ${root}docs/benchmarks.md`);

@@ -53,7 +53,7 @@ function rawDeviceHandler(): RequestHandler {
 }
 
 /** A bare CoapEndpoint registered with the server (POST /rd), over UDP or DTLS. */
-async function rawDevice(
+export async function rawDevice(
   server: LwM2mServer,
   endpointName: string,
   transport: 'udp' | 'dtls',
@@ -125,7 +125,7 @@ async function libraryClient(
   return client;
 }
 
-function readDriver(server: LwM2mServer, name: string, endpoint: string): Driver {
+export function readDriver(server: LwM2mServer, name: string, endpoint: string): Driver {
   const read = async () => {
     const r = await server.read(endpoint, '/3/0/0');
     if (!r.ok) throw new Error(`read ${endpoint} /3/0/0 answered ${r.code}`);
@@ -171,21 +171,11 @@ export async function readBenchmarks(quick: boolean): Promise<Row[]> {
     closers.push(() => echo.close());
     const drivers = [...subjects, coapOnly, plain, echo];
 
-    const rounds = quick ? 5 : 9;
+    const plan = readPlan(quick);
     // JIT warm-up: the DTLS and client paths take a few thousand round trips to reach speed.
-    for (const d of drivers) await d.oneRound(quick ? 1_500 : 3_000, 8);
+    for (const d of drivers) await d.oneRound(plan.warmup, 8);
     for (const inFlight of [1, 64]) {
-      const n = quick ? (inFlight === 1 ? 300 : 2_000) : inFlight === 1 ? 1_000 : 5_000;
-      const results = drivers.map(() => [] as RoundResult[]);
-      for (let round = 0; round < rounds; round++) {
-        // Alternate the order each round so no driver always runs after the same one.
-        const order = round % 2 === 0 ? drivers.keys() : [...drivers.keys()].reverse();
-        for (const i of order) {
-          collectGarbage();
-          const r = await drivers[i]!.oneRound(n, inFlight);
-          if (round > 0) results[i]!.push(r); // round 0 warms up
-        }
-      }
+      const results = await alternatingRounds(drivers, plan.rounds, plan.n(inFlight), inFlight);
       const rate = (i: number) => 1000 / median(results[i]!.map((r) => r.perOpMs));
       const lat = (i: number, q: number) => {
         const all = results[i]!.flatMap((r) => Array.from(r.latencies));
@@ -217,6 +207,42 @@ export async function readBenchmarks(quick: boolean): Promise<Row[]> {
     await server.close();
   }
   return rows;
+}
+
+/** Rounds, warm-up and reads per round of the read benchmarks (the Redis section's too). */
+export function readPlan(quick: boolean): {
+  readonly rounds: number;
+  readonly warmup: number;
+  readonly n: (inFlight: number) => number;
+} {
+  return {
+    rounds: quick ? 5 : 9,
+    warmup: quick ? 1_500 : 3_000,
+    n: (inFlight) => (quick ? (inFlight === 1 ? 300 : 2_000) : inFlight === 1 ? 1_000 : 5_000),
+  };
+}
+
+/**
+ * `rounds` rounds of `n` operations at `inFlight`, every driver once per round, in reverse order
+ * every other round (so no driver always runs after the same one); round 0 warms up and is not
+ * kept. The results of each driver, in the drivers' order.
+ */
+export async function alternatingRounds(
+  drivers: readonly Driver[],
+  rounds: number,
+  n: number,
+  inFlight: number,
+): Promise<RoundResult[][]> {
+  const results = drivers.map(() => [] as RoundResult[]);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? drivers.keys() : [...drivers.keys()].reverse();
+    for (const i of order) {
+      collectGarbage();
+      const r = await drivers[i]!.oneRound(n, inFlight);
+      if (round > 0) results[i]!.push(r); // round 0 warms up
+    }
+  }
+  return results;
 }
 
 function withDefined<K extends string>(k: K, v: number | undefined): { [P in K]?: number } {

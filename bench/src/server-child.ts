@@ -2,10 +2,15 @@
  * A child process running only an `LwM2mServer` on loopback, driven over IPC by the benchmarks
  * (server-process.ts), so the server's heap, RSS and CPU are its own: nothing of the load
  * generator or the other benchmarks is in this process. Started with `--expose-gc`.
+ *
+ * With `redis` set, the server's stores are Redis ones opened by the server's own
+ * `openRedisStores` and wired as `lwm2m-server --store redis://…` wires them (cluster mode, see
+ * `redisServerOptions` in server-process.ts).
  */
 import dgram from 'node:dgram';
 import { writeHeapSnapshot } from 'node:v8';
-import { LwM2mServer } from '@lwm2m-ts/server';
+import { LwM2mServer, openRedisStores } from '@lwm2m-ts/server';
+import { redisServerOptions } from './server-process.js';
 
 export interface ChildConfig {
   /**
@@ -19,6 +24,12 @@ export interface ChildConfig {
   readonly recvBufferSize?: number;
   /** Default time limit of the server's own requests (observe setup), ms. */
   readonly requestTimeout?: number;
+  /** The server on Redis stores (as `lwm2m-server --store <url> --store-prefix <prefix>`). */
+  readonly redis?: {
+    readonly url: string;
+    /** Key prefix (the server's default `lwm2m:` when not given). */
+    readonly prefix?: string;
+  };
 }
 
 export type Command =
@@ -61,9 +72,17 @@ export interface ChildStats {
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
 const gc = (globalThis as { gc?: () => void }).gc;
 
+const stores =
+  config.redis === undefined || config.echo
+    ? undefined
+    : await openRedisStores({
+        url: config.redis.url,
+        ...(config.redis.prefix !== undefined && { keyPrefix: config.redis.prefix }),
+      });
 const server = config.echo
   ? undefined
   : new LwM2mServer({
+      ...(stores !== undefined && redisServerOptions(stores)),
       coap: config.udp
         ? {
             address: '127.0.0.1',
@@ -207,6 +226,7 @@ async function run(c: Command): Promise<unknown> {
     }
     case 'close':
       await server?.close();
+      await stores?.close();
       echo?.close();
       setImmediate(() => process.exit(0));
       return null;

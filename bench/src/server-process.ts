@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LwM2mServerOptions, RedisStores } from '@lwm2m-ts/server';
 import type { ChildConfig, ChildStats, Command, MemorySample } from './server-child.js';
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url));
@@ -12,6 +13,24 @@ let profileDir: string | undefined;
 let profiles = 0;
 export function profileServerTo(dir: string | undefined): void {
   profileDir = dir;
+}
+
+/**
+ * The `LwM2mServer` options for stores opened by `openRedisStores`, as `lwm2m-server --store
+ * redis://…` sets them (apps/server/src/cli.ts): the three stores, and cluster mode on their bus.
+ */
+export function redisServerOptions(
+  stores: RedisStores,
+): Pick<
+  LwM2mServerOptions,
+  'registrationStore' | 'observationStore' | 'securityStore' | 'cluster'
+> {
+  return {
+    registrationStore: stores.registrationStore,
+    observationStore: stores.observationStore,
+    securityStore: stores.securityStore,
+    cluster: { bus: stores.bus },
+  };
 }
 
 /** Every child still running, so an interrupted run can stop them. */

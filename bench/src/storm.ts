@@ -14,7 +14,7 @@ import { Fleet } from '@lwm2m-ts/client';
 import { median, percentile, type Row } from './harness.js';
 import { DeviceSockets, type ExchangeResult, exchangeAll } from './raw-devices.js';
 import { ServerProcess } from './server-process.js';
-import { registerRequest } from './wire.js';
+import { registerRequest, type WireMessage } from './wire.js';
 
 const SECTION = '2. Registration storm';
 const KEY = Buffer.from('0123456789abcdef');
@@ -32,30 +32,21 @@ export interface StormResult {
   readonly cpuUs?: number;
 }
 
-function token(i: number): Buffer {
+export function token(i: number): Buffer {
   const t = Buffer.alloc(4);
   t.writeUInt32BE(i >>> 0);
   return t;
 }
 
 /** Raw Registers from `n` sockets against a fresh child (server or echo). */
-export async function rawStorm(opts: {
-  readonly n: number;
-  readonly window: number;
-  readonly echo?: boolean;
-  readonly recvBufferSize?: number;
-  readonly prefix?: string;
-  /** Sockets to send from (opened here, and closed again, when not given). */
-  readonly devices?: DeviceSockets;
-  /**
-   * Registers sent (and answered) before the timed storm, under other endpoint names: a server
-   * that has been running is JIT-compiled, a fresh process runs its first thousands of requests
-   * in the interpreter.
-   */
-  readonly warmup?: number;
-  /** Retransmissions of an unanswered Register (2, 4, 8, 16 s apart); default 4. */
-  readonly retries?: number;
-}): Promise<StormResult> {
+export async function rawStorm(
+  opts: RegisterStormOptions & {
+    readonly echo?: boolean;
+    readonly recvBufferSize?: number;
+    /** Sockets to send from (opened here, and closed again, when not given). */
+    readonly devices?: DeviceSockets;
+  },
+): Promise<StormResult> {
   const server = await ServerProcess.start(
     {
       udp: true,
@@ -68,55 +59,88 @@ export async function rawStorm(opts: {
   const devices = opts.devices ?? new DeviceSockets(opts.n);
   try {
     await devices.openRange(0, opts.n);
-    if (opts.warmup !== undefined && opts.warmup > 0) {
-      await exchangeAll(devices, {
-        indices: range(Math.min(opts.warmup, opts.n)),
-        port: server.udpPort,
-        window: 64,
-        build: (i, mid) =>
-          registerRequest({
-            messageId: mid,
-            token: token(i),
-            endpoint: `warm-${i}`,
-            lifetime: 600,
-          }),
-      });
-    }
-    const dropsBefore = server.udpDrops();
-    const cpuBefore = await server.stats();
-    const prefix = opts.prefix ?? 'storm-';
-    const r: ExchangeResult = await exchangeAll(devices, {
-      indices: range(opts.n),
-      port: server.udpPort,
-      window: opts.window,
-      ...(opts.retries !== undefined && { retries: opts.retries }),
-      build: (i, mid) =>
-        registerRequest({
-          messageId: mid,
-          token: token(i),
-          endpoint: `${prefix}${i}`,
-          lifetime: 600,
-        }),
-    });
-    const drops = server.udpDrops() - dropsBefore;
-    const after = await server.stats();
-    const held = after.registrations;
-    const cpuUs =
-      ((after.cpuUserMs + after.cpuSystemMs - cpuBefore.cpuUserMs - cpuBefore.cpuSystemMs) * 1000) /
-      Math.max(1, r.ok);
-    return {
-      cpuUs,
-      rate: (r.ok / r.elapsedMs) * 1000,
-      p50: percentile(r.latencies, 0.5),
-      p99: percentile(r.latencies, 0.99),
-      ok: r.ok,
-      failed: r.failed,
-      note: `${r.ok}/${opts.n} answered, ${held} held${opts.warmup ? ' (warm-up included)' : ''}, ${r.retransmissions} retransmissions, ${drops} kernel drops, window ${opts.window}, server CPU ${cpuUs.toFixed(0)} µs each`,
-    };
+    return await registerStorm(server, devices, opts);
   } finally {
     if (opts.devices === undefined) await devices.closeAll();
     await server.close();
   }
+}
+
+export interface RegisterStormOptions {
+  readonly n: number;
+  readonly window: number;
+  readonly prefix?: string;
+  /**
+   * Registers sent (and answered) before the timed storm, under other endpoint names: a server
+   * that has been running is JIT-compiled, a fresh process runs its first thousands of requests
+   * in the interpreter.
+   */
+  readonly warmup?: number;
+  /** Retransmissions of an unanswered Register (2, 4, 8, 16 s apart); default 4. */
+  readonly retries?: number;
+  /** Called after the warm-up right before the timed storm, and right after it. */
+  readonly probe?: (phase: 'before' | 'after') => Promise<void>;
+  /** Every answered Register of the timed storm (its Location-Path holds the registration id). */
+  readonly onAnswer?: (i: number, msg: WireMessage) => void;
+}
+
+/**
+ * The raw storm against a child already running: the warm-up, then `n` Registers timed, from
+ * devices 0 … n − 1 (their sockets open).
+ */
+export async function registerStorm(
+  server: ServerProcess,
+  devices: DeviceSockets,
+  opts: RegisterStormOptions,
+): Promise<StormResult> {
+  if (opts.warmup !== undefined && opts.warmup > 0) {
+    await exchangeAll(devices, {
+      indices: range(Math.min(opts.warmup, opts.n)),
+      port: server.udpPort,
+      window: 64,
+      build: (i, mid) =>
+        registerRequest({
+          messageId: mid,
+          token: token(i),
+          endpoint: `warm-${i}`,
+          lifetime: 600,
+        }),
+    });
+  }
+  await opts.probe?.('before');
+  const dropsBefore = server.udpDrops();
+  const cpuBefore = await server.stats();
+  const prefix = opts.prefix ?? 'storm-';
+  const r: ExchangeResult = await exchangeAll(devices, {
+    indices: range(opts.n),
+    port: server.udpPort,
+    window: opts.window,
+    ...(opts.retries !== undefined && { retries: opts.retries }),
+    ...(opts.onAnswer !== undefined && { onAnswer: opts.onAnswer }),
+    build: (i, mid) =>
+      registerRequest({
+        messageId: mid,
+        token: token(i),
+        endpoint: `${prefix}${i}`,
+        lifetime: 600,
+      }),
+  });
+  const drops = server.udpDrops() - dropsBefore;
+  const after = await server.stats();
+  await opts.probe?.('after');
+  const held = after.registrations;
+  const cpuUs =
+    ((after.cpuUserMs + after.cpuSystemMs - cpuBefore.cpuUserMs - cpuBefore.cpuSystemMs) * 1000) /
+    Math.max(1, r.ok);
+  return {
+    cpuUs,
+    rate: (r.ok / r.elapsedMs) * 1000,
+    p50: percentile(r.latencies, 0.5),
+    p99: percentile(r.latencies, 0.99),
+    ok: r.ok,
+    failed: r.failed,
+    note: `${r.ok}/${opts.n} answered, ${held} held${opts.warmup ? ' (warm-up included)' : ''}, ${r.retransmissions} retransmissions, ${drops} kernel drops, window ${opts.window}, server CPU ${cpuUs.toFixed(0)} µs each`,
+  };
 }
 
 /** The fleet simulator against a fresh server child. */
