@@ -9,62 +9,21 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deviceObject, LwM2mClient } from '@lwm2m-ts/client';
 import { createRestApi, LwM2mServer, registerWebRoutes } from '@lwm2m-ts/server';
-import { peerOrSkip } from '@lwm2m-ts/testkit';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  poll,
+  SCREENSHOTS,
+  shot,
+  tabThrough,
+  unlabelled,
+  watchConsole,
+} from './web-helpers.js';
 
-const CHROMIUM = peerOrSkip('chromium');
-
-/** Flags for a closed network: without them Chromium waits on lookups and updates. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-// Scripts that run in the page, as plain JavaScript (e2e type-checks without the DOM library).
-
-/** Inputs, selects, text areas and buttons that have no accessible name. */
-const UNLABELLED_JS = `(() => {
-  const missing = [];
-  for (const el of document.querySelectorAll('input, select, textarea, button')) {
-    const has = (name) => (el.getAttribute(name) || '').trim() !== '';
-    const named =
-      has('aria-label') ||
-      has('aria-labelledby') ||
-      has('title') ||
-      (el.tagName === 'BUTTON' ? el.textContent.trim() !== '' : (el.labels?.length ?? 0) > 0);
-    if (!named) missing.push(el.outerHTML.slice(0, 120));
-  }
-  return missing;
-})()`;
-
-/** The focused element, and whether it shows an outline of at least 2 px. */
-const FOCUSED_JS = `(() => {
-  const el = document.activeElement;
-  if (el === null || el === document.body) return undefined;
-  const s = getComputedStyle(el);
-  const name = (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40);
-  return {
-    what: el.tagName.toLowerCase() + ':' + name,
-    outline: s.outlineStyle !== 'none' && Number.parseFloat(s.outlineWidth) >= 2,
-  };
-})()`;
-
-/** Waits (up to 10 s) until the value matches: SSE, CoAP and rendering take their time. */
-function poll<T>(read: () => Promise<T> | T) {
-  return expect.poll(read, { timeout: 10_000, interval: 100 });
-}
-
-const SCREENSHOTS = fileURLToPath(new URL('../.test-results/screenshots/', import.meta.url));
 const EP = 'web-dev-1';
 const MANUFACTURER = 'ACME Sensors';
 
@@ -110,42 +69,6 @@ describe.skipIf(!CHROMIUM)('the web page in Chromium', () => {
     for (const o of open.splice(0).reverse()) await o.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
-
-  function watchConsole(page: Page): string[] {
-    const errors: string[] = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
-    // Name the request behind a "Failed to load resource" note.
-    page.on('response', (res) => {
-      if (res.status() >= 400)
-        errors.push(`response: ${res.status()} ${new URL(res.url()).pathname}`);
-    });
-    return errors;
-  }
-
-  async function shot(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
-  }
-
-  /** Inputs without an accessible name, and buttons without text or label. */
-  function unlabelled(page: Page): Promise<string[]> {
-    return page.evaluate<string[]>(UNLABELLED_JS);
-  }
-
-  /** Tabs `n` times; each focused element must change and show an outline. */
-  async function tabThrough(page: Page, n: number): Promise<string[]> {
-    const seen: string[] = [];
-    for (let i = 0; i < n; i++) {
-      await page.keyboard.press('Tab');
-      const f = await page.evaluate<{ what: string; outline: boolean } | undefined>(FOCUSED_JS);
-      expect(f, `Tab #${i + 1} focuses something`).toBeDefined();
-      expect(f!.outline, `${f!.what} shows its focus`).toBe(true);
-      seen.push(f!.what);
-    }
-    return seen;
-  }
 
   it('lists, reads, writes, observes and reboots a device', async () => {
     const page = await context.newPage();

@@ -41,6 +41,8 @@ export {
   type RedisConfigStoreOptions,
   RedisPackageMissingError,
 } from './redis-config-store.js';
+export { createRestApi, type RestApiOptions } from './rest/app.js';
+export { PAGE_ROUTES, registerWebRoutes, type WebRoutesOptions } from './rest/web-routes.js';
 export {
   type BootstrapLogger,
   BootstrapServer,

@@ -46,6 +46,7 @@ export {
   RestError,
 } from './rest-plumbing.js';
 export { SseHub, type SseHubOptions } from './sse-hub.js';
+export { registerStaticSite, type StaticSiteOptions } from './static-site.js';
 export {
   boundAddresses,
   type CoapTuning,

@@ -1,14 +1,7 @@
 /** The page's shell: header and navigation, the shared data (devices, object models), routes. */
-import { type ComponentChildren, createContext } from 'preact';
-import {
-  useCallback,
-  useContext,
-  useEffect,
-  useErrorBoundary,
-  useRef,
-  useState,
-} from 'preact/hooks';
-import { api, getToken, onTokenChange, onUnauthorized, setToken } from './api';
+import { createContext } from 'preact';
+import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import { api } from './api';
 import { DeviceList } from './device-list';
 import { DevicePage } from './device-page';
 import { applyEvent, type Devices, fromList } from './devices';
@@ -17,7 +10,8 @@ import { type LiveState, live } from './live';
 import type { ObjectSpec } from './model';
 import { onNavigate, parseRoute, type Route } from './router';
 import { SecurityPage } from './security-page';
-import { Link, Modal } from './ui';
+import { ErrorBoundary, TokenDialog, TopBar, useFocusOnNavigate, useTokenPrompt } from './shell';
+import { Link } from './ui';
 
 export interface AppData {
   readonly devices: Devices | undefined;
@@ -104,76 +98,6 @@ function useData(): AppData {
   return { devices, devicesError, specs, specsError, liveState, reload };
 }
 
-function TokenDialog({ onDone }: { onDone: () => void }) {
-  const [value, setValue] = useState('');
-  const hadToken = getToken() !== undefined;
-  return (
-    <Modal title="Access token needed" onClose={onDone}>
-      <form
-        method="dialog"
-        class="stack"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setToken(value.trim());
-          onDone();
-        }}
-      >
-        <p>
-          {hadToken
-            ? 'The server did not accept the token. Enter the right one.'
-            : 'This server’s API needs a bearer token (the one it was started with, --token).'}{' '}
-          It is kept for this browser tab only.
-        </p>
-        <label class="field">
-          <span>Token</span>
-          <input
-            type="password"
-            name="token"
-            autocomplete="off"
-            required
-            value={value}
-            onInput={(e) => setValue(e.currentTarget.value)}
-          />
-        </label>
-        <div class="buttons">
-          <button type="submit" class="primary">
-            Use this token
-          </button>
-        </div>
-      </form>
-    </Modal>
-  );
-}
-
-function LiveBadge({ state }: { state: LiveState }) {
-  const text = state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline';
-  return (
-    <span class={`live live-${state}`} role="status" title="Live updates from the server">
-      <span class="live-dot" aria-hidden="true" />
-      {text}
-    </span>
-  );
-}
-
-function ErrorBoundary({ children }: { children: ComponentChildren }) {
-  const [error, reset] = useErrorBoundary((err) => console.warn('the page failed', err));
-  if (error) {
-    return (
-      <section class="panel failure" role="alert">
-        <h1>Something went wrong on this page</h1>
-        <p>{error instanceof Error ? error.message : String(error)}</p>
-        <div class="buttons">
-          <button type="button" class="primary" onClick={reset}>
-            Try again
-          </button>
-          <Link href="/">Back to the device list</Link>
-        </div>
-      </section>
-    );
-  }
-  return <>{children}</>;
-}
-
 function NotFound({ path }: { path: string }) {
   return (
     <section class="panel">
@@ -188,31 +112,13 @@ function NotFound({ path }: { path: string }) {
 export function App() {
   const route = useRoute();
   const data = useData();
-  const [askToken, setAskToken] = useState(false);
-  const [hasToken, setHasToken] = useState(() => getToken() !== undefined);
   const reload = data.reload;
-
-  useEffect(() => onUnauthorized(() => setAskToken(true)), []);
-  useEffect(
-    () =>
-      onTokenChange(() => {
-        setHasToken(getToken() !== undefined);
-        live.connect();
-        reload();
-      }),
-    [reload],
-  );
-
-  // Focus the new page's heading so keyboard and screen-reader users land on it.
-  const firstRoute = useRef(true);
-  useEffect(() => {
-    if (firstRoute.current) {
-      firstRoute.current = false;
-      return;
-    }
-    document.querySelector<HTMLElement>('main h1')?.focus();
-    window.scrollTo(0, 0);
-  }, [route.page, route.page === 'device' ? route.endpoint : '']);
+  const changed = useCallback(() => {
+    live.connect();
+    reload();
+  }, [reload]);
+  const token = useTokenPrompt(changed);
+  useFocusOnNavigate(`${route.page}:${route.page === 'device' ? route.endpoint : ''}`);
 
   const page = route.page;
   return (
@@ -220,43 +126,23 @@ export function App() {
       <a class="skip-link" href="#main">
         Skip to content
       </a>
-      <header class="top">
-        <div class="brand">
-          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-            <circle cx="12" cy="12" r="4" />
-            <path d="M4 12a8 8 0 0 1 16 0M1 12a11 11 0 0 1 22 0" fill="none" />
-          </svg>
-          <span>LwM2M server</span>
-        </div>
-        <nav aria-label="Main">
-          <Link
-            href="/"
-            aria-current={page === 'devices' || page === 'device' ? 'page' : undefined}
-          >
-            Devices
-          </Link>
-          <Link href="/security" aria-current={page === 'security' ? 'page' : undefined}>
-            Security
-          </Link>
-        </nav>
-        <div class="top-right">
-          <LiveBadge state={data.liveState} />
-          {hasToken && (
-            <button type="button" class="small" onClick={() => setToken(undefined)}>
-              Forget token
-            </button>
-          )}
-        </div>
-      </header>
+      <TopBar title="LwM2M server" liveState={data.liveState} hasToken={token.hasToken}>
+        <Link href="/" aria-current={page === 'devices' || page === 'device' ? 'page' : undefined}>
+          Devices
+        </Link>
+        <Link href="/security" aria-current={page === 'security' ? 'page' : undefined}>
+          Security
+        </Link>
+      </TopBar>
       <main id="main">
-        <ErrorBoundary key={page}>
+        <ErrorBoundary key={page} homeLabel="Back to the device list">
           {page === 'devices' && <DeviceList />}
           {page === 'device' && <DevicePage key={route.endpoint} endpoint={route.endpoint} />}
           {page === 'security' && <SecurityPage />}
           {page === 'not-found' && <NotFound path={route.path} />}
         </ErrorBoundary>
       </main>
-      {askToken && <TokenDialog onDone={() => setAskToken(false)} />}
+      {token.ask && <TokenDialog onDone={token.dismiss} />}
     </AppContext.Provider>
   );
 }

@@ -9,6 +9,8 @@ export interface ErrorBody {
   readonly error?: string;
   readonly message?: string;
   readonly coapCode?: string;
+  /** The field of the request body that is wrong (the bootstrap server's 400s). */
+  readonly field?: string;
 }
 
 /** A failed API call: `status` 0 when the server could not be reached at all. */

@@ -200,6 +200,50 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
   );
 }
 
+/** Read and Discover of an object or an instance; their outcome goes to the section's `run`. */
+function ReadDiscoverButtons(props: {
+  path: string;
+  busy: boolean;
+  run: ReturnType<typeof useAction>[1];
+}) {
+  const ctx = useDevice();
+  const { path, busy, run } = props;
+  return (
+    <>
+      <button
+        type="button"
+        class="small"
+        aria-label={`Read ${path}`}
+        disabled={busy}
+        onClick={() =>
+          run('Reading…', async () => {
+            const res = await api.read(ctx.ep, path, ctx.opts);
+            ctx.applyRead(path, res.content);
+            return `Read (${res.format}).`;
+          })
+        }
+      >
+        Read
+      </button>
+      <button
+        type="button"
+        class="small"
+        aria-label={`Discover ${path}`}
+        disabled={busy}
+        onClick={() =>
+          run('Discovering…', async () => {
+            const res = await api.discover(ctx.ep, path, ctx.opts);
+            ctx.applyDiscover(path, res.links);
+            return `Discovered ${res.links.length} link${res.links.length === 1 ? '' : 's'}.`;
+          })
+        }
+      >
+        Discover
+      </button>
+    </>
+  );
+}
+
 function DiscoveredLinks({ base }: { base: string }) {
   const ctx = useDevice();
   if (attributeChips(ctx.attributes.get(base)).length === 0) return null;
@@ -234,36 +278,7 @@ function InstanceSection(props: {
           {observed && <span class="badge observing">observing</span>}
         </h3>
         <div class="action-buttons">
-          <button
-            type="button"
-            class="small"
-            aria-label={`Read ${path}`}
-            disabled={busy}
-            onClick={() =>
-              run('Reading…', async () => {
-                const res = await api.read(ctx.ep, path, ctx.opts);
-                ctx.applyRead(path, res.content);
-                return `Read (${res.format}).`;
-              })
-            }
-          >
-            Read
-          </button>
-          <button
-            type="button"
-            class="small"
-            aria-label={`Discover ${path}`}
-            disabled={busy}
-            onClick={() =>
-              run('Discovering…', async () => {
-                const res = await api.discover(ctx.ep, path, ctx.opts);
-                ctx.applyDiscover(path, res.links);
-                return `Discovered ${res.links.length} link${res.links.length === 1 ? '' : 's'}.`;
-              })
-            }
-          >
-            Discover
-          </button>
+          <ReadDiscoverButtons path={path} busy={busy} run={run} />
           <button
             type="button"
             class={`small${observed ? ' on' : ''}`}
@@ -410,36 +425,7 @@ export function ObjectSection({ entry }: { entry: ObjectEntry }) {
           )}
         </h2>
         <div class="action-buttons">
-          <button
-            type="button"
-            class="small"
-            aria-label={`Read ${path}`}
-            disabled={busy}
-            onClick={() =>
-              run('Reading…', async () => {
-                const res = await api.read(ctx.ep, path, ctx.opts);
-                ctx.applyRead(path, res.content);
-                return `Read (${res.format}).`;
-              })
-            }
-          >
-            Read
-          </button>
-          <button
-            type="button"
-            class="small"
-            aria-label={`Discover ${path}`}
-            disabled={busy}
-            onClick={() =>
-              run('Discovering…', async () => {
-                const res = await api.discover(ctx.ep, path, ctx.opts);
-                ctx.applyDiscover(path, res.links);
-                return `Discovered ${res.links.length} link${res.links.length === 1 ? '' : 's'}.`;
-              })
-            }
-          >
-            Discover
-          </button>
+          <ReadDiscoverButtons path={path} busy={busy} run={run} />
           {canCreate && (
             <button
               type="button"

@@ -1,39 +1,11 @@
 /** The server's security store: PSK (and no-sec) entries per endpoint. */
-import { useCallback, useEffect, useId, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { type ErrorWords, errorWords } from './errors';
 import type { SecurityEntry } from './model';
 import { checkSecurityForm, EMPTY_FORM, type SecurityForm } from './security';
-import { OutcomeText, useAction } from './ui';
+import { Field, OutcomeText, useAction } from './ui';
 import { bytesToHex } from './values';
-
-function Field(props: {
-  label: string;
-  error: string | undefined;
-  hint?: string;
-  children: (id: string, describedBy: string | undefined) => preact.ComponentChildren;
-}) {
-  const id = useId();
-  const describedBy = [props.hint ? `${id}-hint` : '', props.error ? `${id}-err` : '']
-    .filter(Boolean)
-    .join(' ');
-  return (
-    <div class="field">
-      <label for={id}>{props.label}</label>
-      {props.children(id, describedBy || undefined)}
-      {props.hint && (
-        <small id={`${id}-hint`} class="hint">
-          {props.hint}
-        </small>
-      )}
-      {props.error && (
-        <small id={`${id}-err`} class="field-error">
-          {props.error}
-        </small>
-      )}
-    </div>
-  );
-}
 
 function EntryForm(props: {
   initial: SecurityForm;

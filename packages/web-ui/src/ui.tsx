@@ -1,6 +1,6 @@
 /** Small building blocks shared by the pages. */
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { type ErrorWords, errorWords } from './errors';
 import { isPlainClick, navigate } from './router';
 import { formatRelative } from './values';
@@ -208,5 +208,38 @@ export function Sparkline(props: {
         </span>
       </figcaption>
     </figure>
+  );
+}
+
+/** A labelled field: `children` gets the input's id and its `aria-describedby` (hint, error). */
+export function Field(props: {
+  label: ComponentChildren;
+  error: string | undefined;
+  hint?: string;
+  /** The input's id (default: a generated one). */
+  id?: string;
+  class?: string;
+  children: (id: string, describedBy: string | undefined) => ComponentChildren;
+}) {
+  const generated = useId();
+  const id = props.id ?? generated;
+  const describedBy = [props.hint ? `${id}-hint` : '', props.error ? `${id}-err` : '']
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <div class={props.class ? `field ${props.class}` : 'field'}>
+      <label for={id}>{props.label}</label>
+      {props.children(id, describedBy || undefined)}
+      {props.hint && (
+        <small id={`${id}-hint`} class="hint">
+          {props.hint}
+        </small>
+      )}
+      {props.error && (
+        <small id={`${id}-err`} class="field-error">
+          {props.error}
+        </small>
+      )}
+    </div>
   );
 }

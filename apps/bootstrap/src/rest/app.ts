@@ -11,6 +11,8 @@
  * - `GET /api/events[?ep=]`: server-sent events `bootstrap-started`, `step-done`,
  *   `bootstrap-finished`, `bootstrap-failed`, `dm-server-handoff`, `coap-error`
  * - `GET /metrics`: Prometheus text; `GET /health`: `{ "status": "ok" }`
+ * - `GET /` (and `/configs/…`, `/new`, `/assets/…`): the web page (web-routes.ts); `web: false`
+ *   leaves it out
  *
  * Errors are JSON `{ "error", "message", "field"?, "coapCode"? }`. With `token` set, every
  * `/api/*` and `/metrics` request needs `Authorization: Bearer <token>` (`/api/events` also takes
@@ -33,6 +35,7 @@ import type { TypedValue } from '@lwm2m-ts/core';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { BootstrapConfigError } from '../config.js';
 import type { BootstrapServer } from '../server.js';
+import { registerWebRoutes } from './web-routes.js';
 
 export interface RestApiOptions {
   /** Bearer token every `/api/*` and `/metrics` request must carry; none: open. */
@@ -43,6 +46,8 @@ export interface RestApiOptions {
   readonly sseHeartbeatMs?: number | undefined;
   /** Largest request body in bytes. Default 1 MiB. */
   readonly bodyLimit?: number | undefined;
+  /** Serve the web page (`@lwm2m-ts/web-ui`'s bootstrap page) at `/`. Default true. */
+  readonly web?: boolean | undefined;
 }
 
 type SseEventName =
@@ -196,5 +201,6 @@ export function createRestApi(
     return reply.status(204).send();
   });
 
+  if (options.web !== false) registerWebRoutes(app);
   return app;
 }
