@@ -2,18 +2,15 @@
  * The `lwm2m-bootstrap` CLI as a real process, run from source through the tsx loader (the bin
  * launcher only imports `dist/cli.js`, which is this file compiled).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runProcess, startProcess, stopAll } from '@lwm2m-ts/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sourceCli } from '@lwm2m-ts/testkit';
+import { useCleanup, useTempDir } from '@lwm2m-ts/testkit/vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from './rest/test-http.js';
 import { BootstrapDevice } from './test-device.js';
 
-const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ARGS = ['--import', 'tsx', 'src/cli.ts'];
-const READY = /lwm2m-bootstrap listening: coap udp:\/\/127\.0\.0\.1:(\d+), .*http (http:\/\/\S+)\n/;
 const LOCAL = [
   '--coap-address=127.0.0.1',
   '--coap-port=0',
@@ -28,37 +25,19 @@ const CONFIG = {
   ],
 };
 
-function run(args: string[], env: Record<string, string> = {}) {
-  return runProcess(process.execPath, [...ARGS, ...args], {
-    cwd: PACKAGE_DIR,
-    env,
-    timeoutMs: 20_000,
-  });
-}
+const cli = sourceCli({
+  packageDir: join(dirname(fileURLToPath(import.meta.url)), '..'),
+  ready: /lwm2m-bootstrap listening: coap udp:\/\/127\.0\.0\.1:(\d+), .*http (http:\/\/\S+)\n/,
+});
+const run = cli.run;
 
 async function start(args: string[]) {
-  const proc = await startProcess(process.execPath, [...ARGS, ...args], {
-    cwd: PACKAGE_DIR,
-    readyWhen: READY,
-    readyTimeoutMs: 20_000,
-  });
-  const m = READY.exec(proc.stdout());
-  expect(m, proc.output()).not.toBeNull();
-  return { proc, coapPort: Number(m![1]), base: m![2]!, line: m![0] };
+  const { proc, match, line } = await cli.start(args);
+  return { proc, coapPort: Number(match[1]), base: match[2]!, line };
 }
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'lwm2m-bootstrap-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-const devices: BootstrapDevice[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-  await stopAll();
-});
+const tmp = useTempDir('lwm2m-bootstrap-cli-');
+const devices = useCleanup<BootstrapDevice>();
 
 describe('lwm2m-bootstrap CLI', { timeout: 60_000 }, () => {
   it('--help exits 0 with the usage on stdout', async () => {
@@ -76,12 +55,12 @@ describe('lwm2m-bootstrap CLI', { timeout: 60_000 }, () => {
     const port = await run(['--coap-port', 'x']);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--coap-port: "x" is not a port');
-    const corrupt = join(dir, 'corrupt.json');
+    const corrupt = join(tmp.path, 'corrupt.json');
     await writeFile(corrupt, '{ nope');
     const file = await run([...LOCAL, '--config-file', corrupt]);
     expect(file.code).toBe(2);
     expect(file.stderr).toContain(`--config-file: ${corrupt}: not valid JSON`);
-    const def = join(dir, 'default.json');
+    const def = join(tmp.path, 'default.json');
     await writeFile(def, JSON.stringify({ servers: [{ uri: 'x' }] }));
     const bDef = await run([...LOCAL, '--default-config', def]);
     expect(bDef.code).toBe(2);
@@ -89,7 +68,7 @@ describe('lwm2m-bootstrap CLI', { timeout: 60_000 }, () => {
   });
 
   it('serves, bootstraps a device, keeps the config file across restarts and exits 0 on SIGTERM', async () => {
-    const file = join(dir, 'configs.json');
+    const file = join(tmp.path, 'configs.json');
     const first = await start([...LOCAL, '--config-file', file]);
     expect(first.line).toMatch(
       /^lwm2m-bootstrap listening: coap udp:\/\/127\.0\.0\.1:\d+, coaps udp:\/\/127\.0\.0\.1:\d+, http http:\/\/127\.0\.0\.1:\d+\n$/,

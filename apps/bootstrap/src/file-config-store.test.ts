@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
+import { describeBootstrapConfigStoreContract } from '@lwm2m-ts/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateBootstrapConfig } from './config.js';
 import { InMemoryBootstrapConfigStore } from './config-store.js';
@@ -28,31 +29,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe.each([
+for (const [name, create] of [
   ['InMemoryBootstrapConfigStore', async () => new InMemoryBootstrapConfigStore()],
   [
     'FileBootstrapConfigStore',
     async () => FileBootstrapConfigStore.open(join(dir, `s-${Math.random()}.json`), registry),
   ],
-])('%s', (_name, make) => {
-  it('puts, gets, lists, finds by identity and deletes', async () => {
-    const store = await make();
-    expect(await store.put('b', config(2, 'id-b'))).toBeUndefined();
-    expect(await store.put('a', config(1))).toBeUndefined();
-    expect((await store.put('a', config(3, 'id-a')))?.servers[0]?.shortServerId).toBe(1);
-    expect((await store.get('a'))?.servers[0]?.shortServerId).toBe(3);
-    expect((await store.list()).map((e) => e.endpoint)).toEqual(['a', 'b']);
-    expect((await store.getByIdentity('id-b'))?.endpoint).toBe('b');
-    await expect(store.put('c', config(4, 'id-b'))).rejects.toBeInstanceOf(IdentityInUseError);
-    // Moving an identity: the old holder lets go of it.
-    await store.put('b', config(2));
-    expect(await store.getByIdentity('id-b')).toBeUndefined();
-    expect((await store.delete('a'))?.servers[0]?.shortServerId).toBe(3);
-    expect(await store.delete('a')).toBeUndefined();
-    expect(await store.getByIdentity('id-a')).toBeUndefined();
-    await store.close();
+] as const) {
+  describeBootstrapConfigStoreContract(name, {
+    create,
+    config,
+    errors: { identityInUse: IdentityInUseError },
   });
-});
+}
 
 describe('FileBootstrapConfigStore', () => {
   it('survives a restart, writes atomically with mode 0600 and leaves no temporary file', async () => {

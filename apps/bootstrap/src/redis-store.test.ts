@@ -11,8 +11,7 @@ import {
   type ProcessHandle,
   type RedisServer,
   redisServerOrSkip,
-  runProcess,
-  startProcess,
+  sourceCli,
   startRedis,
 } from '@lwm2m-ts/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -27,9 +26,10 @@ const fits = (url: string): BootstrapConfigStore =>
   new RedisBootstrapConfigStore<BootstrapConfig>({ redis: url, keyPrefix: 'never-used:' });
 void fits;
 
-const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ARGS = ['--import', 'tsx', 'src/cli.ts'];
-const READY = /lwm2m-bootstrap listening: coap udp:\/\/127\.0\.0\.1:(\d+), .*http (http:\/\/\S+)\n/;
+const cli = sourceCli({
+  packageDir: join(dirname(fileURLToPath(import.meta.url)), '..'),
+  ready: /lwm2m-bootstrap listening: coap udp:\/\/127\.0\.0\.1:(\d+), .*http (http:\/\/\S+)\n/,
+});
 const LOCAL = [
   '--coap-address=127.0.0.1',
   '--coap-port=0',
@@ -103,15 +103,9 @@ describe.skipIf(!bin)('two lwm2m-bootstrap processes on one Redis', { timeout: 6
   });
 
   async function start(args: string[]) {
-    const proc = await startProcess(process.execPath, [...ARGS, ...LOCAL, ...args], {
-      cwd: PACKAGE_DIR,
-      readyWhen: READY,
-      readyTimeoutMs: 20_000,
-    });
+    const { proc, match } = await cli.start([...LOCAL, ...args]);
     procs.push(proc);
-    const m = READY.exec(proc.stdout());
-    expect(m, proc.output()).not.toBeNull();
-    return { proc, coapPort: Number(m![1]), base: m![2]! };
+    return { proc, coapPort: Number(match[1]), base: match[2]! };
   }
 
   it('a configuration PUT through one is served by the other and kept in Redis', async () => {
@@ -169,10 +163,7 @@ describe.skipIf(!bin)('two lwm2m-bootstrap processes on one Redis', { timeout: 6
   });
 
   it('fails with status 2 and a clear message for a bad --store', async () => {
-    const r = await runProcess(process.execPath, [...ARGS, '--store', 'memcached://x'], {
-      cwd: PACKAGE_DIR,
-      timeoutMs: 20_000,
-    });
+    const r = await cli.run(['--store', 'memcached://x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--store');
   });

@@ -3,13 +3,17 @@
  * of `lwm2m-node-lib`'s LwM2M 1.0 **server** (npm 1.4.0, AGPL, test-only; CommonJS, callback API,
  * module-level singletons) kept on loopback, and small event helpers.
  */
-import dgram from 'node:dgram';
-import Module, { createRequire } from 'node:module';
+import Module from 'node:module';
+import {
+  type NodeCallback as Callback,
+  fromCallback,
+  LOOPBACK_V4 as LOOPBACK,
+  nextEmitted,
+  nodeLibRequire,
+} from '@lwm2m-ts/testkit';
 import type { ClientEvents, LwM2mClient } from './client.js';
 
-const LOOPBACK = '127.0.0.1';
-
-type Callback<T = unknown> = (error?: Error | null, result?: T) => void;
+export { within } from '@lwm2m-ts/testkit';
 
 /** One device in `lwm2m-node-lib`'s in-memory registry. */
 export interface NodeLibDevice {
@@ -110,70 +114,31 @@ interface NodeLibServerModule {
   isRunning(): boolean;
 }
 
-const requireHere = createRequire(import.meta.url);
-const PATCHED = Symbol.for('lwm2m-ts.client.interop.loopback');
-
 /**
- * `lwm2m-node-lib`'s server module, with its node-coap (0.22, its own copy) kept on loopback: the
- * server's CoAP listener binds every interface and every DM request goes out through a new Agent
- * on an unbound socket otherwise. Its MongoDB connector (`services/model/dbConn`, which loads
- * mongoose and a MongoDB driver that warns on Node 20) is replaced by the no-op it is for the
- * in-memory registry. Only that copy of node-coap is touched, once per process.
+ * `lwm2m-node-lib`'s server module, its node-coap kept on loopback (testkit's `nodeLibRequire`).
+ * Its MongoDB connector (`services/model/dbConn`, which loads mongoose and a MongoDB driver that
+ * warns on Node 20) is replaced by the no-op it is for the in-memory registry. The server module
+ * alone: the package's main also loads its client.
  */
 export function loadNodeLibServer(): NodeLibServerModule {
-  const libRequire = createRequire(requireHere.resolve('lwm2m-node-lib'));
-  const coap = libRequire('coap') as {
-    [PATCHED]?: true;
-    createServer: {
-      prototype: { listen(port: number, address?: unknown, done?: unknown): unknown };
+  const libRequire = nodeLibRequire(import.meta.url);
+  const dbConn = libRequire.resolve('./services/model/dbConn');
+  if (libRequire.cache[dbConn] === undefined) {
+    const stub = new Module(dbConn);
+    stub.filename = dbConn;
+    stub.loaded = true;
+    stub.exports = {
+      configureDb: (cb: Callback) => cb(null),
+      db: null,
+      DEFAULT_DB_NAME: 'lwm2m',
     };
-    Agent: {
-      prototype: {
-        _init(this: { _sock?: unknown; _opts: { type: dgram.SocketType } }, socket?: unknown): void;
-      };
-    };
-  };
-  if (!coap[PATCHED]) {
-    coap[PATCHED] = true;
-    const listen = coap.createServer.prototype.listen;
-    coap.createServer.prototype.listen = function (port, address, done) {
-      if (typeof address === 'function') return listen.call(this, port, LOOPBACK, address);
-      return listen.call(this, port, address ?? LOOPBACK, done);
-    };
-    const init = coap.Agent.prototype._init;
-    coap.Agent.prototype._init = function (socket) {
-      if (socket === undefined && !this._sock) {
-        const s = dgram.createSocket(this._opts.type);
-        s.bind(0, LOOPBACK);
-        return init.call(this, s);
-      }
-      return init.call(this, socket);
-    };
-    // logops logs every step at INFO on stdout; keep the test output readable.
-    (libRequire('logops') as { setLevel(level: string): void }).setLevel('FATAL');
-    const dbConn = libRequire.resolve('./services/model/dbConn');
-    if (libRequire.cache[dbConn] === undefined) {
-      const stub = new Module(dbConn);
-      stub.filename = dbConn;
-      stub.loaded = true;
-      stub.exports = {
-        configureDb: (cb: Callback) => cb(null),
-        db: null,
-        DEFAULT_DB_NAME: 'lwm2m',
-      };
-      libRequire.cache[dbConn] = stub;
-    }
+    libRequire.cache[dbConn] = stub;
   }
-  // The server module alone: the package's main also loads its client.
   return libRequire('./lwm2m-server') as NodeLibServerModule;
 }
 
 /** Promise form of a node-style callback call. */
-export function call<T = unknown>(fn: (cb: Callback<T>) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) =>
-    fn((err, result) => (err ? reject(err) : resolve(result as T))),
-  );
-}
+export const call = fromCallback;
 
 /** A Register as `lwm2m-node-lib`'s registration handler saw it. */
 export interface NodeLibRegistration {
@@ -270,30 +235,7 @@ export function nextClientEvent<K extends keyof ClientEvents>(
   ms = 5000,
   filter: (...args: ClientEvents[K]) => boolean = () => true,
 ): Promise<ClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const listener = ((...args: ClientEvents[K]) => {
-      if (!filter(...args)) return;
-      clearTimeout(timer);
-      client.off(name, listener);
-      resolve(args);
-    }) as never;
-    const timer = setTimeout(() => {
-      client.off(name, listener);
-      reject(new Error(`no ${String(name)} event within ${ms} ms`));
-    }, ms);
-    client.on(name, listener);
-  });
-}
-
-/** Rejects after `ms` with a message naming `what`, so a hung peer fails the test, not the run. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return nextEmitted<ClientEvents[K]>(client, name, ms, filter);
 }
 
 /** Resolves once `check` returns true (polled every 20 ms), or rejects after `ms`. */

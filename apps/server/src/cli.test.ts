@@ -3,18 +3,15 @@
  * same way the registry's CLI test does), so the test never runs a stale `dist/`; the bin
  * launcher only imports `dist/cli.js`, which is this file compiled.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ProcessHandle, runProcess, startProcess, stopAll } from '@lwm2m-ts/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { exitsWithin, sourceCli } from '@lwm2m-ts/testkit';
+import { useCleanup, useTempDir } from '@lwm2m-ts/testkit/vitest';
+import { describe, expect, it } from 'vitest';
 import { call } from './rest/test-http.js';
 import { TestDevice } from './test-device.js';
 
-const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ARGS = ['--import', 'tsx', 'src/cli.ts'];
-const READY = /lwm2m-server listening: .*http (http:\/\/\S+)\n/;
 /** Loopback only, free ports picked by the OS; the ready line says which. */
 const LOCAL = [
   '--coap-address=127.0.0.1',
@@ -25,43 +22,19 @@ const LOCAL = [
   '--log-level=warn',
 ];
 
-function run(args: string[], env: Record<string, string> = {}) {
-  return runProcess(process.execPath, [...ARGS, ...args], {
-    cwd: PACKAGE_DIR,
-    env,
-    timeoutMs: 20_000,
-  });
-}
+const cli = sourceCli({
+  packageDir: join(dirname(fileURLToPath(import.meta.url)), '..'),
+  ready: /lwm2m-server listening: .*http (http:\/\/\S+)\n/,
+});
+const run = cli.run;
 
 async function start(args: string[], env: Record<string, string> = {}) {
-  const proc = await startProcess(process.execPath, [...ARGS, ...args], {
-    cwd: PACKAGE_DIR,
-    env,
-    readyWhen: READY,
-    readyTimeoutMs: 20_000,
-  });
-  const line = READY.exec(proc.stdout());
-  expect(line, proc.output()).not.toBeNull();
-  return { proc, base: line![1]!, line: line![0] };
+  const { proc, match, line } = await cli.start(args, env);
+  return { proc, base: match[1]!, line };
 }
 
-async function exitsWithin(proc: ProcessHandle, ms: number) {
-  const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms));
-  return Promise.race([proc.exited, timer]);
-}
-
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'lwm2m-server-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-const devices: TestDevice[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close()));
-  await stopAll();
-});
+const tmp = useTempDir('lwm2m-server-cli-');
+const devices = useCleanup<TestDevice>();
 
 describe('lwm2m-server CLI', { timeout: 40_000 }, () => {
   it('--help exits 0 with the usage on stdout', async () => {
@@ -113,7 +86,7 @@ describe('lwm2m-server CLI', { timeout: 40_000 }, () => {
   });
 
   it('takes the token from the environment and PSKs from --psk-file', async () => {
-    const psk = join(dir, 'psk.json');
+    const psk = join(tmp.path, 'psk.json');
     await writeFile(
       psk,
       JSON.stringify({
@@ -138,7 +111,7 @@ describe('lwm2m-server CLI', { timeout: 40_000 }, () => {
   });
 
   it('loads --models from a directory and reports files that failed', async () => {
-    const models = join(dir, 'models');
+    const models = join(tmp.path, 'models');
     await import('node:fs/promises').then((fs) => fs.mkdir(models, { recursive: true }));
     await writeFile(
       join(models, 'mine.xml'),
@@ -163,10 +136,10 @@ describe('lwm2m-server CLI', { timeout: 40_000 }, () => {
   });
 
   it('a missing --models directory or a broken --psk-file exits 2', async () => {
-    const missing = await run([...LOCAL, '--models', join(dir, 'nope')]);
+    const missing = await run([...LOCAL, '--models', join(tmp.path, 'nope')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--models');
-    const broken = join(dir, 'broken.json');
+    const broken = join(tmp.path, 'broken.json');
     await writeFile(broken, '{ nope');
     const psk = await run([...LOCAL, '--psk-file', broken]);
     expect(psk.code).toBe(2);

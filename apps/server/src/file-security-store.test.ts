@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidValueError, LwM2mError } from '@lwm2m-ts/core';
+import { describeSecurityStoreContract } from '@lwm2m-ts/testkit/vitest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IdentityInUseError } from './errors.js';
 import { FileSecurityStore, SecurityFileError } from './file-security-store.js';
@@ -36,6 +37,18 @@ async function openError(text: string): Promise<SecurityFileError> {
   expect((err as Error).message.startsWith(`${file}: `)).toBe(true);
   return err as SecurityFileError;
 }
+
+let files = 0;
+describeSecurityStoreContract('FileSecurityStore', {
+  create: async (entries = []) => {
+    files += 1;
+    const store = await FileSecurityStore.open(join(dir, `contract-${files}.json`));
+    for (const e of entries) await store.put(e);
+    return store;
+  },
+  count: (store) => store.size,
+  errors: { base: LwM2mError, invalidValue: InvalidValueError, identityInUse: IdentityInUseError },
+});
 
 describe('FileSecurityStore', () => {
   it('starts empty when the file is missing and creates it on the first change', async () => {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { StoreFileError, writeFileAtomic } from '@lwm2m-ts/app-kit';
+import { identityInUseMessage, describeSecurityValue as show } from '@lwm2m-ts/core';
 import {
   InMemorySecurityStore,
   normalizeSecurityInfo,
@@ -28,13 +29,6 @@ function errorCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err
     ? String((err as { code: unknown }).code)
     : undefined;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  }
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -93,7 +87,7 @@ function parseFile(file: string, text: string): SecurityIndex {
       const holder = index.getByIdentity(entry.identity);
       if (holder !== undefined) {
         fail(
-          `${at}: PSK identity ${show(entry.identity)} is already used by endpoint ${show(holder.endpoint)} (entries[${where.get(holder.endpoint)}])`,
+          `${at}: ${identityInUseMessage(entry.identity, holder.endpoint)} (entries[${where.get(holder.endpoint)}])`,
         );
       }
     }

@@ -1,48 +1,13 @@
-import { InvalidValueError } from '@lwm2m-ts/core';
+import { identityInUseMessage, normalizeSecurityEntry } from '@lwm2m-ts/core';
 import { IdentityInUseError } from './errors.js';
 import type { SecurityInfo, SecurityStore } from './security-store.js';
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  }
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-}
-
 /**
  * Checks a security entry and returns a frozen copy holding only its own fields and its own copy
- * of the key, so later changes to the caller's object or key bytes do not reach the store.
- * Throws `InvalidValueError` (4.00) naming the bad field.
+ * of the key; throws `InvalidValueError` (4.00) naming the bad field. The server's name for core's
+ * `normalizeSecurityEntry`, which the Redis store uses too.
  */
-export function normalizeSecurityInfo(info: SecurityInfo): SecurityInfo {
-  if (typeof info !== 'object' || info === null) {
-    throw new InvalidValueError(`a security entry must be an object, got ${describe(info)}`);
-  }
-  const { endpoint, mode } = info as { endpoint: unknown; mode: unknown };
-  if (typeof endpoint !== 'string' || endpoint.length === 0) {
-    throw new InvalidValueError(
-      `security entry: endpoint must be a non-empty string, got ${describe(endpoint)}`,
-    );
-  }
-  if (mode === 'nosec') return Object.freeze({ endpoint, mode });
-  if (mode !== 'psk') {
-    throw new InvalidValueError(
-      `security entry of ${describe(endpoint)}: mode must be "psk" or "nosec", got ${describe(mode)}`,
-    );
-  }
-  const { identity, key } = info as { identity: unknown; key: unknown };
-  if (typeof identity !== 'string' || identity.length === 0) {
-    throw new InvalidValueError(
-      `security entry of ${describe(endpoint)}: PSK identity must be a non-empty string, got ${describe(identity)}`,
-    );
-  }
-  if (!(key instanceof Uint8Array) || key.length === 0) {
-    throw new InvalidValueError(
-      `security entry of ${describe(endpoint)}: PSK key must be a non-empty Uint8Array`,
-    );
-  }
-  return Object.freeze({ endpoint, mode, identity, key: Uint8Array.from(key) });
-}
+export const normalizeSecurityInfo: (info: SecurityInfo) => SecurityInfo = normalizeSecurityEntry;
 
 /**
  * The synchronous core shared by the security stores: entries by endpoint and by PSK identity,
@@ -74,9 +39,7 @@ export class SecurityIndex {
     if (entry.mode !== 'psk') return;
     const holder = this.byIdentity.get(entry.identity);
     if (holder !== undefined && holder.endpoint !== entry.endpoint) {
-      throw new IdentityInUseError(
-        `PSK identity ${describe(entry.identity)} is already used by endpoint ${describe(holder.endpoint)}`,
-      );
+      throw new IdentityInUseError(identityInUseMessage(entry.identity, holder.endpoint));
     }
   }
 

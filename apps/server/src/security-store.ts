@@ -1,15 +1,11 @@
+import type { SecurityEntry } from '@lwm2m-ts/core';
+
 /**
  * How an endpoint must authenticate: with a pre-shared key over DTLS, or explicitly without
- * security (plain CoAP allowed even when the server refuses unknown plain-CoAP clients).
+ * security (plain CoAP allowed even when the server refuses unknown plain-CoAP clients). The
+ * same shape for every store (core's `SecurityEntry`, checked by `normalizeSecurityEntry`).
  */
-export type SecurityInfo =
-  | {
-      readonly endpoint: string;
-      readonly mode: 'psk';
-      readonly identity: string;
-      readonly key: Uint8Array;
-    }
-  | { readonly endpoint: string; readonly mode: 'nosec' };
+export type SecurityInfo = SecurityEntry;
 
 /**
  * Where the server keeps endpoint credentials. Async, so a file, a database or Redis fits.

@@ -6,3 +6,4 @@ export * from './link-format.js';
 export * from './model.js';
 export * from './node.js';
 export * from './path.js';
+export * from './security-entry.js';

@@ -1,4 +1,4 @@
-import { InvalidValueError } from '@lwm2m-ts/core';
+import { identityInUseMessage, normalizeSecurityEntry, type SecurityEntry } from '@lwm2m-ts/core';
 import {
   LuaScript,
   mgetChunked,
@@ -9,64 +9,14 @@ import {
 } from './connection.js';
 import { IdentityInUseError } from './errors.js';
 
-/**
- * An endpoint's credentials: a pre-shared key over DTLS, or explicitly none. The same shape as
- * the server's `SecurityInfo`.
- */
-export type SecurityEntry =
-  | {
-      readonly endpoint: string;
-      readonly mode: 'psk';
-      readonly identity: string;
-      readonly key: Uint8Array;
-    }
-  | { readonly endpoint: string; readonly mode: 'nosec' };
+// The entry type and its check live in core (shared with the server's stores); re-exported here
+// because they were this package's API first.
+export { normalizeSecurityEntry, type SecurityEntry };
 
 /** How an entry sits in Redis: the key as hex. */
 type StoredEntry =
   | { endpoint: string; mode: 'psk'; identity: string; key: string }
   | { endpoint: string; mode: 'nosec' };
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  }
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-}
-
-/**
- * Checks an entry as the server's stores do and returns a frozen copy with only its own fields
- * and its own copy of the key. Throws `InvalidValueError` (4.00) naming the bad field.
- */
-export function normalizeSecurityEntry(info: SecurityEntry): SecurityEntry {
-  if (typeof info !== 'object' || info === null) {
-    throw new InvalidValueError(`a security entry must be an object, got ${describe(info)}`);
-  }
-  const { endpoint, mode } = info as { endpoint: unknown; mode: unknown };
-  if (typeof endpoint !== 'string' || endpoint.length === 0) {
-    throw new InvalidValueError(
-      `security entry: endpoint must be a non-empty string, got ${describe(endpoint)}`,
-    );
-  }
-  if (mode === 'nosec') return Object.freeze({ endpoint, mode });
-  if (mode !== 'psk') {
-    throw new InvalidValueError(
-      `security entry of ${describe(endpoint)}: mode must be "psk" or "nosec", got ${describe(mode)}`,
-    );
-  }
-  const { identity, key } = info as { identity: unknown; key: unknown };
-  if (typeof identity !== 'string' || identity.length === 0) {
-    throw new InvalidValueError(
-      `security entry of ${describe(endpoint)}: PSK identity must be a non-empty string, got ${describe(identity)}`,
-    );
-  }
-  if (!(key instanceof Uint8Array) || key.length === 0) {
-    throw new InvalidValueError(
-      `security entry of ${describe(endpoint)}: PSK key must be a non-empty Uint8Array`,
-    );
-  }
-  return Object.freeze({ endpoint, mode, identity, key: Uint8Array.from(key) });
-}
 
 function toStored(e: SecurityEntry): StoredEntry {
   return e.mode === 'psk'
@@ -202,7 +152,7 @@ export class RedisSecurityStore {
     );
     if (reply[0] === 'clash') {
       throw new IdentityInUseError(
-        `PSK identity ${describe(entry.mode === 'psk' ? entry.identity : '')} is already used by endpoint ${describe(reply[1])}`,
+        identityInUseMessage(entry.mode === 'psk' ? entry.identity : '', reply[1]),
       );
     }
     return reply[1] === undefined ? undefined : fromStored(reply[1]);
