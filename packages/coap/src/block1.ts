@@ -126,7 +126,7 @@ export class Block1Reassembler {
   }
 
   clear(): void {
-    this.transfers.clear();
+    if (this.transfers.size > 0) this.transfers.clear();
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }

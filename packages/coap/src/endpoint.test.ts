@@ -296,8 +296,12 @@ describe('message layer', () => {
     const datagram = rawGet(0x2424, 'f00d', ['kept']);
     raw.send(datagram, peerOf(server));
     const first = await raw.next();
-    const dedup = (server as unknown as { dedup: { get(k: string): { reply?: Buffer } } }).dedup;
-    const kept = dedup.get(`127.0.0.1:${raw.port}/${0x2424}`)?.reply;
+    const dedup = (
+      server as unknown as {
+        dedup: { get(address: string, port: number, mid: number): { reply?: Buffer } };
+      }
+    ).dedup;
+    const kept = dedup.get('127.0.0.1', raw.port, 0x2424)?.reply;
     expect(kept).toBeDefined();
     expect(kept).toEqual(first.raw);
     expect(Object.keys(kept as object).filter((k) => !/^\d+$/.test(k))).toEqual([]);

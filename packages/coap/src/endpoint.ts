@@ -2,10 +2,15 @@
  * CoapEndpoint: one UDP (or DTLS) socket that serves requests and sends requests to any peer
  * from the same address and port, as LwM2M needs in both directions.
  *
- * The CoAP work is node-coap's: its Server answers requests (piggybacked or separate responses,
- * Block2 slicing and caching, retransmission of separate CON responses) and its Agent sends them
- * (tokens, CON retransmission with back-off, piggybacked/separate matching, Block2 downloads).
- * This class sits between them and the socket and adds what they lack for LwM2M:
+ * The common exchanges are the endpoint's own: a request that is not block-wise and does not
+ * register an observation, answered within the piggyback window with a response that fits in one
+ * message, is answered here (request-fast-path.ts), and a request that does not register or
+ * cancel an observation is sent, retransmitted and completed here, Block2 downloads included
+ * (direct-exchange.ts). node-coap does the rest, and is only built when first needed: its Server
+ * answers the other requests (Block2 slicing and caching, separate CON responses and their
+ * retransmission, the first response of an observation) and its Agent sends Observe registrations
+ * and cancellations. This class sits between them and the socket and adds what they lack for
+ * LwM2M:
  *
  * - one reader for the socket that routes each datagram to the server, the agent, an
  *   observation, or answers it itself (node-coap's server and agent on one socket both read every
@@ -36,8 +41,16 @@ import {
   TimeoutError,
 } from '@lwm2m-ts/core';
 import { Block1Reassembler } from './block1.js';
-import { ExpiringMap } from './dedup.js';
+import { MessageIdMap } from './dedup-cache.js';
 import { isDiagnostic, truncateDiagnostic } from './diagnostic.js';
+import {
+  type DirectRequest,
+  type ExchangeSpec,
+  isDirect,
+  METHOD_CODES,
+  requestOptions,
+  withBlock2,
+} from './direct-exchange.js';
 import {
   EndpointClosedError,
   PeerResetError,
@@ -63,6 +76,7 @@ import {
   block2CacheKey,
   createAgent,
   createServer,
+  forgetBlock2Body,
   type NodeCoapResponse,
   registerLwm2mFormats,
   type ServerInternals,
@@ -83,12 +97,22 @@ import {
   OptionNumber,
   szxOf,
 } from './options.js';
+import { type PiggybackEntry, PiggybackWindow } from './piggyback-window.js';
+import {
+  fastPathRequest,
+  fitsOneMessage,
+  NODE_COAP_BLOCKWISE_FROM,
+  NODE_COAP_MAX_REQUEST,
+  NODE_COAP_MAX_RESPONSE,
+  responseOptions,
+} from './request-fast-path.js';
 import type { Retransmitter } from './retransmit.js';
 import { initialRetransmitTimeout, makeTiming, type Timing, withTiming } from './timing.js';
 import {
   checkOptions,
   codeByte,
   codeString,
+  EMPTY,
   encodeMessage,
   isParseFailure,
   type MalformedReason,
@@ -176,25 +200,25 @@ interface Serving {
   readonly block1Echo: BlockValue | undefined;
   /** A follow-up block node-coap answers from its body cache: the code it must carry (fixCachedBlockCode). */
   readonly cachedBlockCode: number | undefined;
+  /** The response, when the handler already ran on the fast path (node-coap only sends it). */
+  readonly precomputed: Precomputed | undefined;
   responded: boolean;
 }
 
-/** One request/response exchange through the agent (all Block2 blocks included). */
-interface ExchangeSpec {
-  readonly method: CoapMethod;
-  readonly path: readonly string[];
-  readonly query: readonly string[];
-  readonly payload: Uint8Array | undefined;
-  readonly contentFormat: number | undefined;
-  readonly accept: number | undefined;
-  readonly confirmable: boolean;
-  readonly options: readonly CoapOption[];
-  readonly token: Buffer;
-  readonly observe?: 0 | 1;
-  readonly block1?: BlockValue;
-  readonly block2?: BlockValue;
-  readonly size1?: number;
-  readonly requestTag?: Buffer;
+interface Precomputed {
+  readonly response: CoapResponse;
+  /** The empty ACK went out already: node-coap sends the response as a separate CON. */
+  readonly separate: boolean;
+}
+
+/** A request being answered on the fast path (request-fast-path.ts). */
+interface DirectServing extends PiggybackEntry {
+  readonly msg: ParsedMessage;
+  readonly rinfo: dgram.RemoteInfo;
+  readonly request: CoapRequest;
+  readonly dedup: DedupEntry;
+  /** The piggyback window closed and the empty ACK went out: the response goes separately. */
+  acked: boolean;
 }
 
 interface Exchange {
@@ -202,8 +226,11 @@ interface Exchange {
   readonly tokenHex: string;
   readonly peer: Peer;
   readonly observeRegistration: boolean;
+  /** Sent by the endpoint itself (direct-exchange.ts), not by node-coap's agent. */
+  direct: DirectRequest | undefined;
   req: AgentRequest | undefined;
-  readonly keys: Set<string>;
+  /** Message ids of the CONs sent for it to `peer` (routes in `outgoing`). */
+  readonly keys: number[];
   /** Block 0 of a Block2 response: its code and options are the reassembled response's. */
   firstBlock: ParsedMessage | undefined;
   acked: boolean;
@@ -228,16 +255,18 @@ const METHODS: readonly (CoapMethod | undefined)[] = [
   'iPATCH',
 ];
 
+/** node-coap's MAX_RTT (2 × MAX_LATENCY + PROCESSING_DELAY, s): how long its agent waits for the answer to a NON. */
+const NODE_COAP_MAX_RTT_MS = 202_000;
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
 const DEDUP_MAX_ENTRIES = 20_000;
 const MAX_BLOCK1_TRANSFERS = 256;
 /** Malformed-input warnings remembered (once per peer and reason) before the memory is reset. */
 const WARN_ONCE_LIMIT = 1000;
 const NOOP = (): void => {};
-const TOKEN_POOL = 256 * 8;
+const TOKEN_POOL = 64 * 8;
 const CODE_2_05 = 0x45;
-/** node-coap's server sends a payload of this size or more block-wise even unasked (its maxBlock2). */
-const NODE_COAP_BLOCKWISE_FROM = 1024;
+const NOT_FOUND: CoapResponse = { code: '4.04' };
+const NO_OBSERVATION = (): undefined => undefined;
 
 export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   private readonly socket: dgram.Socket;
@@ -252,8 +281,12 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   private readonly requestTimeout: number;
   private readonly conEvery: number;
   private readonly logger: CoapLogger | undefined;
-  private readonly server: ServerInternals;
-  private readonly agent: AgentInternals;
+  private readonly piggybackTimeout: number;
+  /** node-coap's server and agent, created when first needed (most endpoints never need them). */
+  private nodeServer: ServerInternals | undefined;
+  private nodeAgent: AgentInternals | undefined;
+  /** Requests on the fast path whose handler is still running, until the piggyback window closes. */
+  private readonly piggyback: PiggybackWindow<DirectServing>;
   private readonly block1: Block1Reassembler;
   private handler: RequestHandler | undefined;
 
@@ -262,10 +295,10 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   private closing: Promise<void> | undefined;
   private localAddress: { address: string; port: number; family: string } | undefined;
 
-  /** Replies to (and ids of) messages received, per `${address}:${port}/${messageId}` (§4.5). */
-  private readonly dedup: ExpiringMap<DedupEntry>;
+  /** Replies to (and ids of) messages received, per (address, port, message id) (§4.5). */
+  private readonly dedup: MessageIdMap<DedupEntry>;
   /** Who sent each outgoing CON (and NON notification), so its ACK/RST finds its way back. */
-  private readonly outgoing: ExpiringMap<Outgoing>;
+  private readonly outgoing: MessageIdMap<Outgoing>;
   private readonly exchanges = new Map<string, Exchange>();
   private readonly clientObservations = new Map<string, ClientObservationImpl>();
   private readonly serverObservations = new Map<string, ServerObservationImpl>();
@@ -275,7 +308,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   private serving: Serving | undefined;
   private messageId = Math.floor(Math.random() * 0x10000);
   private sequence = 1;
-  private readonly tokenPool = Buffer.alloc(TOKEN_POOL);
+  private tokenPool: Buffer | undefined;
   private tokenAt = TOKEN_POOL;
   private readonly counters = {
     received: 0,
@@ -285,8 +318,8 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     unknownTokens: 0,
     pings: 0,
   };
-  private readonly observationHost: ObservationHost;
-  private readonly clientObservationHost: ClientObservationHost;
+  private serverObservationHost: ObservationHost | undefined;
+  private clientHost: ClientObservationHost | undefined;
 
   constructor(options: EndpointOptions = {}) {
     super();
@@ -297,8 +330,8 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     }
     this.blockSize = blockSize;
     this.timing = makeTiming(options.ackTimeout, options.ackRandomFactor, options.maxRetransmit);
-    this.dedup = new ExpiringMap(this.timing.exchangeLifetime * 1000, DEDUP_MAX_ENTRIES);
-    this.outgoing = new ExpiringMap(this.timing.exchangeLifetime * 1000, DEDUP_MAX_ENTRIES);
+    this.dedup = new MessageIdMap(this.timing.exchangeLifetime * 1000, DEDUP_MAX_ENTRIES);
+    this.outgoing = new MessageIdMap(this.timing.exchangeLifetime * 1000, DEDUP_MAX_ENTRIES);
     this.maxBodySize = positive('maxBodySize', options.maxBodySize ?? DEFAULT_MAX_BODY);
     this.requestTimeout = positive('requestTimeout', options.requestTimeout ?? 30_000);
     this.conEvery = Math.max(1, Math.floor(options.observeConEvery ?? 20));
@@ -318,36 +351,13 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       maxTransfers: MAX_BLOCK1_TRANSFERS,
     });
 
-    const addressOf = () => {
-      const a = this.address();
-      return { address: a.address, port: a.port, family: a.family };
-    };
-    // The server's sends and the agent's sends are told apart so their ACKs can be routed back.
-    const serverSocket = new VirtualSocket(
-      this.type,
-      (buf, port, address, cb) => this.sendFromServer(buf, port, address, cb),
-      addressOf,
-    );
-    const agentSocket = new VirtualSocket(
-      this.type,
-      (buf, port, address, cb) => this.sendFromAgent(buf, port, address, cb),
-      addressOf,
-    );
-    // The server's LRU reply cache and block caches take their lifetime from the timing in force
-    // when they are built.
-    this.server = withTiming(this.timing, () =>
-      createServer(serverSocket, positive('piggybackTimeout', options.piggybackTimeout ?? 1000)),
-    );
-    this.server.on('request', (_req: unknown, res: NodeCoapResponse) => this.onServerRequest(res));
-    this.server.on('error', (err: Error) => this.reportError(err));
-    this.agent = createAgent(agentSocket);
-    this.agent.on('error', (err: Error) => this.reportError(err));
-    // node-coap's agent draws message ids from its own counter while the server's separate
-    // responses draw from coap-packet's: two independent sequences on one socket collide, and an
-    // ACK could then be matched to the wrong message. Everything we send uses one counter.
-    this.agent._nextMessageId = () => this.nextMessageId();
+    this.piggybackTimeout = positive('piggybackTimeout', options.piggybackTimeout ?? 1000);
+    this.piggyback = new PiggybackWindow(this.piggybackTimeout, (s) => this.sendEmptyAck(s));
+  }
 
-    this.observationHost = {
+  /** What server-side observations need from the endpoint (made when the first one starts). */
+  private get observationHost(): ObservationHost {
+    this.serverObservationHost ??= {
       timing: this.timing,
       conEvery: this.conEvery,
       blockSize: this.blockSize,
@@ -356,18 +366,25 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       sendTo: (peer, buf) => this.sendRaw(buf, peer.port, peer.address),
       track: (peer, mid, obs, confirmable) =>
         this.outgoing.set(
-          `${peer.address}:${peer.port}/${mid}`,
+          peer.address,
+          peer.port,
+          mid,
           { kind: 'observation', obs },
           (confirmable ? this.timing.exchangeLifetime : this.timing.nonLifetime) * 1000,
         ),
-      untrack: (peer, mid) => this.outgoing.delete(`${peer.address}:${peer.port}/${mid}`),
+      untrack: (peer, mid) => this.outgoing.delete(peer.address, peer.port, mid),
       removed: (obs) => {
         if (this.serverObservations.get(obs.key) === obs) this.serverObservations.delete(obs.key);
       },
       adopt: (r) => this.orphanRetransmitters.add(r),
       release: (r) => this.orphanRetransmitters.delete(r),
     };
-    this.clientObservationHost = {
+    return this.serverObservationHost;
+  }
+
+  /** What client-side observations need from the endpoint (made when the first one starts). */
+  private get clientObservationHost(): ClientObservationHost {
+    this.clientHost ??= {
       exchange: (peer, request, token, observe) =>
         this.exchange(
           peer,
@@ -380,7 +397,49 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         if (this.clientObservations.get(hex) === obs) this.clientObservations.delete(hex);
       },
     };
+    return this.clientHost;
   }
+
+  /** node-coap's server, created on first use: requests the fast path does not answer. */
+  private get server(): ServerInternals {
+    if (this.nodeServer !== undefined) return this.nodeServer;
+    // The server's sends are told apart from the agent's so their ACKs can be routed back.
+    const socket = new VirtualSocket(
+      this.type,
+      (buf, port, address, cb) => this.sendFromServer(buf, port, address, cb),
+      this.addressOf,
+    );
+    // The server's LRU reply cache and block caches take their lifetime from the timing in force
+    // when they are built.
+    const server = withTiming(this.timing, () => createServer(socket, this.piggybackTimeout));
+    server.on('request', (_req: unknown, res: NodeCoapResponse) => this.onServerRequest(res));
+    server.on('error', (err: Error) => this.reportError(err));
+    this.nodeServer = server;
+    return server;
+  }
+
+  /** node-coap's agent, created on first use: Observe registrations and cancellations. */
+  private get agent(): AgentInternals {
+    if (this.nodeAgent !== undefined) return this.nodeAgent;
+    const socket = new VirtualSocket(
+      this.type,
+      (buf, port, address, cb) => this.sendFromAgent(buf, port, address, cb),
+      this.addressOf,
+    );
+    const agent = createAgent(socket);
+    agent.on('error', (err: Error) => this.reportError(err));
+    // node-coap's agent draws message ids from its own counter while the server's separate
+    // responses draw from coap-packet's: two independent sequences on one socket collide, and an
+    // ACK could then be matched to the wrong message. Everything we send uses one counter.
+    agent._nextMessageId = () => this.nextMessageId();
+    this.nodeAgent = agent;
+    return agent;
+  }
+
+  private readonly addressOf = () => {
+    const a = this.address();
+    return { address: a.address, port: a.port, family: a.family };
+  };
 
   /** Binds the socket (unless it is bound already) and starts serving. Idempotent. */
   listen(): Promise<{ address: string; port: number }> {
@@ -474,7 +533,8 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   // Socket
 
   private async start(): Promise<{ address: string; port: number }> {
-    if (!isBound(this.socket)) {
+    // A socket we created is not bound yet (and asking an unbound one throws, which is slow).
+    if (this.ownsSocket || !isBound(this.socket)) {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         this.socket.once('error', onError);
@@ -531,18 +591,25 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     const h = peekHeader(buf);
     if (h !== undefined) {
       this.fixCachedBlockCode(buf, h);
-      const key = `${address}:${port}/${h.messageId}`;
       if (h.type === MessageType.ACK || h.type === MessageType.RST) {
-        const d = this.dedup.get(key);
+        const d = this.dedup.get(address, port, h.messageId);
         // A copy of the bytes only: node-coap hangs its retransmission helper on the Buffer it
         // sends (`buf.sender`), which holds the response, its request and their streams (~5 KB),
         // and the dedup entry lives EXCHANGE_LIFETIME (247 s) — up to 20,000 of them under load.
         if (d !== undefined) d.reply = Buffer.from(buf);
         if (this.serving !== undefined) this.serving.responded = true;
       } else if (h.type === MessageType.CON) {
-        this.outgoing.set(key, { kind: 'server' }, this.timing.exchangeLifetime * 1000);
+        this.outgoing.set(
+          address,
+          port,
+          h.messageId,
+          { kind: 'server' },
+          this.timing.exchangeLifetime * 1000,
+        );
       }
-      if (h.type !== MessageType.CON) this.dropReplyCacheEntry(`${key}${h.token.toString('hex')}`);
+      if (h.type !== MessageType.CON) {
+        this.dropReplyCacheEntry(`${address}:${port}/${h.messageId}${h.token.toString('hex')}`);
+      }
     }
     this.sendRaw(buf, port, address, cb);
   }
@@ -584,19 +651,22 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     const h = peekHeader(buf);
     if (h !== undefined && h.type === MessageType.CON && h.code !== 0) {
       const ex = this.exchanges.get(h.token.toString('hex'));
+      // (The agent sends to the exchange's peer: its routes are kept by message id alone.)
       if (ex !== undefined && !ex.done) {
-        const key = `${address}:${port}/${h.messageId}`;
-        if (!ex.keys.has(key)) {
+        const mid = h.messageId;
+        if (!ex.keys.includes(mid)) {
           // node-coap keeps one retransmission helper for all Block2 follow-ups of a request and
           // never resets its back-off: after one lost block every later block would start with a
           // doubled timeout. A new message id starts from ACK_TIMEOUT again (RFC 7252 §4.2); the
           // helper arms its timer right after this send returns, so setting it here takes effect.
-          if (ex.keys.size > 0 && ex.req !== undefined) {
+          if (ex.keys.length > 0 && ex.req !== undefined) {
             ex.req.sender._currentTime = initialRetransmitTimeout(this.timing);
           }
-          ex.keys.add(key);
+          ex.keys.push(mid);
           this.outgoing.set(
-            key,
+            address,
+            port,
+            mid,
             { kind: 'agent', exchange: ex },
             this.timing.exchangeLifetime * 1000,
           );
@@ -677,8 +747,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       this.malformed(rinfo, 'empty-non');
       return;
     }
-    const key = `${rinfo.address}:${rinfo.port}/${msg.messageId}`;
-    const owner = this.outgoing.get(key);
+    const owner = this.outgoing.get(rinfo.address, rinfo.port, msg.messageId);
     if (owner === undefined) return; // §4.2: unexpected ACK/RST are ignored.
     const reset = msg.type === MessageType.RST;
     if (owner.kind === 'agent') {
@@ -689,11 +758,18 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       }
       ex.acked = true;
       this.clearTransmitWait(ex);
+      const d = ex.direct;
+      if (d !== undefined) {
+        // Stop retransmitting and wait for the separate response (an ACK for an earlier block's
+        // message id changes nothing, as in node-coap's agent).
+        if (d.messageId === msg.messageId) d.retransmitAt = 0;
+        return;
+      }
       // The agent stops retransmitting and waits for the separate response.
       this.agent._handle(toPacket(msg), rinfo, this.address());
       return;
     }
-    this.outgoing.delete(key);
+    this.outgoing.delete(rinfo.address, rinfo.port, msg.messageId);
     if (owner.kind === 'observation') {
       if (reset) owner.obs.onReset(msg.messageId);
       else owner.obs.onAck(msg.messageId);
@@ -712,8 +788,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       return;
     }
     const con = msg.type === MessageType.CON;
-    const dkey = `${rinfo.address}:${rinfo.port}/${msg.messageId}`;
-    const seen = this.dedup.get(dkey);
+    const seen = this.dedup.get(rinfo.address, rinfo.port, msg.messageId);
     if (seen !== undefined) {
       // §4.5: a duplicate CON gets the same ACK/response again; a duplicate NON is dropped. A CON
       // whose handler is still running is not answered yet (the peer will retransmit).
@@ -721,9 +796,12 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       if (con && seen.reply !== undefined) this.sendRaw(seen.reply, rinfo.port, rinfo.address);
       return;
     }
+    const entry: DedupEntry = { reply: undefined };
     this.dedup.set(
-      dkey,
-      { reply: undefined },
+      rinfo.address,
+      rinfo.port,
+      msg.messageId,
+      entry,
       (con ? this.timing.exchangeLifetime : this.timing.nonLifetime) * 1000,
     );
 
@@ -789,7 +867,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       payload = outcome.payload;
       block1Echo = outcome.block;
     }
-    this.serve(msg, rinfo, method, payload, block1Echo);
+    this.serve(msg, rinfo, method, payload, block1Echo, entry);
   }
 
   /** RFC 7959 §2.5 / RFC 9175 §3.3: one body is identified by peer, method, URI and Request-Tag, not by token. */
@@ -826,7 +904,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       ...(diagnostic !== undefined ? { payload: Buffer.from(diagnostic) } : {}),
     });
     if (con) {
-      const d = this.dedup.get(`${rinfo.address}:${rinfo.port}/${msg.messageId}`);
+      const d = this.dedup.get(rinfo.address, rinfo.port, msg.messageId);
       if (d !== undefined) d.reply = buf;
     }
     this.sendRaw(buf, rinfo.port, rinfo.address);
@@ -838,9 +916,127 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     method: CoapMethod,
     payload: Buffer,
     block1Echo: BlockValue | undefined,
+    entry: DedupEntry,
   ): void {
     const request = buildRequest(msg, method, payload, peerOf(rinfo), block1Echo !== undefined);
     if (request.observe === 1) this.deregister(request, rinfo);
+    if (fastPathRequest(msg, request.observe, block1Echo !== undefined)) {
+      this.serveDirectly(msg, rinfo, request, entry);
+    } else {
+      this.serveByNodeCoap(msg, rinfo, request, block1Echo, undefined);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The fast path (request-fast-path.ts)
+
+  private serveDirectly(
+    msg: ParsedMessage,
+    rinfo: dgram.RemoteInfo,
+    request: CoapRequest,
+    dedup: DedupEntry,
+  ): void {
+    // node-coap forgets the Block2 body it keeps for a token when a request for block 0 (or
+    // without Block2) comes with that token: so does the fast path, when node-coap keeps any.
+    if (this.nodeServer !== undefined) forgetBlock2Body(this.nodeServer, msg.token, rinfo);
+    const s: DirectServing = {
+      msg,
+      rinfo,
+      request,
+      dedup,
+      acked: false,
+      done: false,
+      deadline: 0,
+    };
+    const handler = this.handler;
+    let result: CoapResponse | Promise<CoapResponse>;
+    if (handler === undefined) result = NOT_FOUND;
+    else {
+      try {
+        result = handler(request, { request, observe: NO_OBSERVATION });
+      } catch (err) {
+        result = this.errorResponse(err);
+      }
+    }
+    if (isPromise(result)) {
+      // A CON whose handler has not answered within the window gets an empty ACK (sendEmptyAck).
+      if (msg.type === MessageType.CON) this.piggyback.add(s);
+      result.then(
+        (r) => this.answerDirectly(s, r),
+        (err: unknown) => this.answerDirectly(s, this.errorResponse(err)),
+      );
+    } else {
+      this.answerDirectly(s, result);
+    }
+  }
+
+  /** The piggyback window of a fast-path CON closed: an empty ACK now, the response later (§5.2.2). */
+  private sendEmptyAck(s: DirectServing): void {
+    if (this.state !== 'listening') return;
+    s.acked = true;
+    const ack = encodeMessage({ type: MessageType.ACK, code: 0, messageId: s.msg.messageId });
+    s.dedup.reply = ack;
+    this.sendRaw(ack, s.rinfo.port, s.rinfo.address);
+  }
+
+  private answerDirectly(s: DirectServing, given: CoapResponse): void {
+    s.done = true;
+    if (this.state !== 'listening') return;
+    try {
+      this.sendDirectAnswer(s, this.validResponse(given));
+    } catch (err) {
+      // A response that cannot be encoded (a payload or option value that is no Uint8Array, a
+      // message over node-coap's limit): 5.00 instead, as the node-coap path answers it.
+      this.logger?.warn({ err }, 'coap: response could not be sent');
+      if (s.msg.type === MessageType.CON && !s.acked) this.reply(s.msg, s.rinfo, '5.00', []);
+      else this.sendNon500(s.msg, s.rinfo);
+    }
+  }
+
+  private sendDirectAnswer(s: DirectServing, response: CoapResponse): void {
+    let payload = toBuffer(response.payload);
+    if (isDiagnostic(response)) {
+      payload = truncateDiagnostic(payload, Math.min(this.blockSize, NODE_COAP_BLOCKWISE_FROM - 1));
+    } else if (!fitsOneMessage(payload.length, this.blockSize)) {
+      // Block2: node-coap slices the body and keeps it for the follow-up requests.
+      this.serveByNodeCoap(s.msg, s.rinfo, s.request, undefined, {
+        response,
+        separate: s.acked,
+      });
+      return;
+    }
+    if (s.acked) {
+      // A separate CON response, retransmitted until acknowledged: node-coap's.
+      this.serveByNodeCoap(s.msg, s.rinfo, s.request, undefined, { response, separate: true });
+      return;
+    }
+    const { msg, rinfo } = s;
+    const con = msg.type === MessageType.CON;
+    const buf = encodeMessage({
+      type: con ? MessageType.ACK : MessageType.NON,
+      code: codeByte(response.code),
+      messageId: con ? msg.messageId : this.nextMessageId(),
+      token: msg.token,
+      options: responseOptions(response),
+      payload,
+    });
+    if (buf.length > NODE_COAP_MAX_RESPONSE) {
+      throw new Error(`Max packet size is ${NODE_COAP_MAX_RESPONSE}: current is ${buf.length}`);
+    }
+    if (con) s.dedup.reply = buf;
+    this.sendRaw(buf, rinfo.port, rinfo.address);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The node-coap path
+
+  private serveByNodeCoap(
+    msg: ParsedMessage,
+    rinfo: dgram.RemoteInfo,
+    request: CoapRequest,
+    block1Echo: BlockValue | undefined,
+    precomputed: Precomputed | undefined,
+  ): void {
     // node-coap must see neither Block1 (it would reassemble again, by token) nor Observe=0 (its
     // ObserveWriteStream cannot do what observe-server.ts does); the handler sees both.
     const skip = new Set<number>();
@@ -850,13 +1046,14 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     }
     if (request.observe === 0) skip.add(OptionNumber.OBSERVE);
     const packet: Packet = toPacket(msg, skip.size > 0 ? skip : undefined);
-    packet.payload = payload;
+    packet.payload = Buffer.isBuffer(request.payload) ? request.payload : toBuffer(request.payload);
     const serving: Serving = {
       request,
       msg,
       rinfo,
       block1Echo,
       cachedBlockCode: this.cachedBlockCode(msg, rinfo),
+      precomputed,
       responded: false,
     };
     this.serving = serving;
@@ -910,6 +1107,12 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     // never acknowledged; without a listener that would throw out of a timer.
     res.on('error', (err: Error) => this.onResponseError(serving, res, err));
     const { request } = serving;
+    const precomputed = serving.precomputed;
+    if (precomputed !== undefined) {
+      if (precomputed.separate) separateFromNow(res);
+      this.respond(serving, res, precomputed.response, undefined);
+      return;
+    }
     let observation: ServerObservationImpl | undefined;
     const ctx: RequestContext = {
       request,
@@ -972,15 +1175,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       observation?.end('endpoint-closed');
       return;
     }
-    if (
-      response === null ||
-      typeof response !== 'object' ||
-      typeof response.code !== 'string' ||
-      !isResponseCode(response.code)
-    ) {
-      this.logger?.warn({ response }, 'coap: request handler returned no valid response');
-      response = { code: '5.00' };
-    }
+    response = this.validResponse(response);
     const observing =
       observation !== undefined && !observation.cancelled && isSuccessCode(response.code);
     if (observation !== undefined && !observing) observation.end('error-response');
@@ -1016,6 +1211,20 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       return;
     }
     if (observing) observation.activate();
+  }
+
+  /** The handler's response, or 5.00 when it returned something that is not one. */
+  private validResponse(response: CoapResponse): CoapResponse {
+    if (
+      response === null ||
+      typeof response !== 'object' ||
+      typeof response.code !== 'string' ||
+      !isResponseCode(response.code)
+    ) {
+      this.logger?.warn({ response }, 'coap: request handler returned no valid response');
+      return { code: '5.00' };
+    }
+    return response;
   }
 
   private setResponseOptions(res: NodeCoapResponse, response: CoapResponse): void {
@@ -1113,15 +1322,17 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     serving.responded = true;
     this.logger?.warn({ err }, 'coap: response could not be sent');
     if (res._packet.ack) this.reply(serving.msg, serving.rinfo, '5.00', []);
-    else {
-      const buf = encodeMessage({
-        type: MessageType.NON,
-        code: codeByte('5.00'),
-        messageId: this.nextMessageId(),
-        token: serving.msg.token,
-      });
-      this.sendRaw(buf, serving.rinfo.port, serving.rinfo.address);
-    }
+    else this.sendNon500(serving.msg, serving.rinfo);
+  }
+
+  private sendNon500(msg: ParsedMessage, rinfo: dgram.RemoteInfo): void {
+    const buf = encodeMessage({
+      type: MessageType.NON,
+      code: codeByte('5.00'),
+      messageId: this.nextMessageId(),
+      token: msg.token,
+    });
+    this.sendRaw(buf, rinfo.port, rinfo.address);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1132,15 +1343,14 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     if (msg.type === MessageType.ACK) {
       // §5.4.1: a piggybacked response with an unrecognised critical option is rejected (ignored).
       if (problem !== undefined) return;
-      const key = `${rinfo.address}:${rinfo.port}/${msg.messageId}`;
-      const owner = this.outgoing.get(key);
+      const owner = this.outgoing.get(rinfo.address, rinfo.port, msg.messageId);
       if (owner?.kind !== 'agent') return; // not ours (any more): §4.2 ignore
       // A CON gets one piggybacked response: later ACKs with this message id are duplicates
       // (§4.5), or late answers to a Block2 block already received. node-coap's agent would not
       // find their message id any more and match them by token, which stays the same for every
       // block: it appended the block's payload again (a corrupt body) and cancelled the
       // retransmission of the next block's request. Forget the route once the answer is handed on.
-      this.outgoing.delete(key);
+      this.outgoing.delete(rinfo.address, rinfo.port, msg.messageId);
       this.toAgent(owner.exchange, msg, rinfo, false);
       return;
     }
@@ -1153,8 +1363,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       if (con) this.sendRst(msg.messageId, rinfo);
       return;
     }
-    const dkey = `${rinfo.address}:${rinfo.port}/${msg.messageId}`;
-    const seen = this.dedup.get(dkey);
+    const seen = this.dedup.get(rinfo.address, rinfo.port, msg.messageId);
     if (seen !== undefined) {
       this.counters.duplicates++;
       if (con && seen.reply !== undefined) this.sendRaw(seen.reply, rinfo.port, rinfo.address);
@@ -1169,7 +1378,13 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       // dropped this is the reactive cancel (RFC 7641 §3.6).
       this.counters.unknownTokens++;
       const rst = this.sendRst(msg.messageId, rinfo);
-      this.dedup.set(dkey, { reply: con ? rst : undefined }, ttl);
+      this.dedup.set(
+        rinfo.address,
+        rinfo.port,
+        msg.messageId,
+        { reply: con ? rst : undefined },
+        ttl,
+      );
       return;
     }
     let ack: Buffer | undefined;
@@ -1179,7 +1394,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       ack = encodeMessage({ type: MessageType.ACK, code: 0, messageId: msg.messageId });
       this.sendRaw(ack, rinfo.port, rinfo.address);
     }
-    this.dedup.set(dkey, { reply: ack }, ttl);
+    this.dedup.set(rinfo.address, rinfo.port, msg.messageId, { reply: ack }, ttl);
     if (ex !== undefined) this.toAgent(ex, msg, rinfo, true);
     else if (obs !== undefined) this.notification(obs, msg, rinfo);
   }
@@ -1195,8 +1410,9 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     ex.acked = true;
     this.clearTransmitWait(ex);
     const b2raw = optionValue(msg, OptionNumber.BLOCK2);
+    let b2: BlockValue | undefined;
     if (b2raw !== undefined) {
-      const b2 = decodeBlock(b2raw);
+      b2 = decodeBlock(b2raw);
       if (b2 === undefined) {
         this.fail(ex, new ServiceUnavailableError('peer sent a malformed Block2 option'));
         return;
@@ -1218,6 +1434,10 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
             ex.req._packet.options = options.filter((o) => o.name !== 'Observe');
         }
       }
+    }
+    if (ex.direct !== undefined) {
+      this.completeDirectly(ex, msg, rinfo, separate, b2);
+      return;
     }
     const packet: Packet & { source?: ParsedMessage } = toPacket(msg);
     packet.source = msg;
@@ -1347,8 +1567,9 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         tokenHex,
         peer,
         observeRegistration: spec.observe === 0,
+        direct: undefined,
         req: undefined,
-        keys: new Set(),
+        keys: [],
         firstBlock: undefined,
         acked: false,
         done: false,
@@ -1361,15 +1582,39 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         reject,
       };
       this.exchanges.set(tokenHex, ex);
+      if (signal !== undefined) {
+        ex.onAbort = () => this.fail(ex, new RequestAbortedError(signal.reason));
+        signal.addEventListener('abort', ex.onAbort, { once: true });
+      }
+      if (isDirect(spec)) {
+        const now = Date.now();
+        // As node-coap's agent: the answer to a NON is waited for MAX_RTT at most.
+        const rttLimited = !spec.confirmable && deadline - now > NODE_COAP_MAX_RTT_MS;
+        ex.direct = {
+          code: METHOD_CODES[spec.method],
+          confirmable: spec.confirmable,
+          options: requestOptions(spec, this.blockSize),
+          expiresAt: rttLimited ? now + NODE_COAP_MAX_RTT_MS : deadline,
+          rttLimited,
+          buf: EMPTY,
+          messageId: -1,
+          retransmitAt: 0,
+          timeout: 0,
+          attempts: 0,
+          onSent: (err) => {
+            if (err) this.fail(ex, sendError(err));
+          },
+          chunks: undefined,
+          received: 0,
+        };
+        this.transmitDirectly(ex, toBuffer(spec.payload), false);
+        return;
+      }
       ex.timer = setTimeout(
         () =>
           this.fail(ex, new TimeoutError(`no response from ${peer.address}:${peer.port} in time`)),
         Math.max(0, deadline - Date.now()),
       );
-      if (signal !== undefined) {
-        ex.onAbort = () => this.fail(ex, new RequestAbortedError(signal.reason));
-        signal.addEventListener('abort', ex.onAbort, { once: true });
-      }
       let req: AgentRequest;
       try {
         req = withTiming(this.timing, () =>
@@ -1420,6 +1665,138 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         this.fail(ex, sendError(asError(err)));
       }
     });
+  }
+
+  /**
+   * Sends the message of a direct exchange (direct-exchange.ts): the request, or the request for
+   * the next Block2 block, each with a new message id and a fresh back-off (RFC 7252 §4.2). As
+   * node-coap's agent does, a CON is retransmitted until acknowledged, a NON request is sent once,
+   * and a follow-up block request is retransmitted whatever its type.
+   */
+  private transmitDirectly(ex: Exchange, payload: Buffer, followUp: boolean): void {
+    const d = ex.direct!;
+    d.retransmitAt = 0;
+    const messageId = this.nextMessageId();
+    const buf = encodeMessage({
+      type: d.confirmable ? MessageType.CON : MessageType.NON,
+      code: d.code,
+      messageId,
+      token: ex.token,
+      options: d.options,
+      payload,
+    });
+    if (buf.length > NODE_COAP_MAX_REQUEST) {
+      this.fail(
+        ex,
+        sendError(
+          new Error(`Max packet size is ${NODE_COAP_MAX_REQUEST}: current is ${buf.length}`),
+        ),
+      );
+      return;
+    }
+    d.buf = buf;
+    d.messageId = messageId;
+    const { address, port } = ex.peer;
+    if (d.confirmable) {
+      ex.keys.push(messageId);
+      this.outgoing.set(
+        address,
+        port,
+        messageId,
+        { kind: 'agent', exchange: ex },
+        this.timing.exchangeLifetime * 1000,
+      );
+      this.armTransmitWait(ex);
+    }
+    if (d.confirmable || followUp) {
+      d.timeout = initialRetransmitTimeout(this.timing);
+      d.attempts = 0;
+      d.retransmitAt = Date.now() + d.timeout;
+    }
+    this.sendRaw(buf, port, address, d.onSent);
+    if (!ex.done) this.armDirect(ex); // (a send that failed at once has failed the exchange)
+  }
+
+  /**
+   * One timer per direct exchange, for whichever comes first: the next retransmission or the
+   * end of the wait. Stopping the retransmission (an ACK, a response) only clears `retransmitAt`;
+   * the timer then finds nothing to send and waits on for the end.
+   */
+  private armDirect(ex: Exchange): void {
+    const d = ex.direct!;
+    const due = d.retransmitAt !== 0 && d.retransmitAt < d.expiresAt ? d.retransmitAt : d.expiresAt;
+    if (ex.timer !== undefined) clearTimeout(ex.timer);
+    ex.timer = setTimeout(this.onDirectTimer, Math.max(0, due - Date.now()), ex);
+  }
+
+  private readonly onDirectTimer = (ex: Exchange): void => {
+    ex.timer = undefined;
+    if (ex.done) return;
+    const d = ex.direct!;
+    const now = Date.now();
+    if (now >= d.expiresAt) {
+      const { address, port } = ex.peer;
+      this.fail(
+        ex,
+        new TimeoutError(
+          d.rttLimited
+            ? `no response from ${address}:${port}`
+            : `no response from ${address}:${port} in time`,
+        ),
+      );
+      return;
+    }
+    if (d.retransmitAt !== 0 && now >= d.retransmitAt) {
+      // RFC 7252 §4.2: MAX_RETRANSMIT retransmissions, the timeout doubled each time.
+      if (d.attempts < this.timing.maxRetransmit) {
+        d.attempts++;
+        d.timeout *= 2;
+        d.retransmitAt = now + d.timeout;
+        this.sendRaw(d.buf, ex.peer.port, ex.peer.address, d.onSent);
+        if (ex.done) return;
+      } else {
+        d.retransmitAt = 0;
+      }
+    }
+    this.armDirect(ex);
+  };
+
+  /** A response to a direct exchange: the whole answer, or a Block2 block and the next request. */
+  private completeDirectly(
+    ex: Exchange,
+    msg: ParsedMessage,
+    rinfo: dgram.RemoteInfo,
+    separate: boolean,
+    b2: BlockValue | undefined,
+  ): void {
+    const d = ex.direct!;
+    // As node-coap's agent: a piggybacked response with another token is not ours.
+    if (!separate && !msg.token.equals(ex.token)) return;
+    d.retransmitAt = 0;
+    let payload = msg.payload;
+    if (b2 !== undefined) {
+      if (b2.more) {
+        // RFC 7959 §2.4: ask for the next block, same token, no payload (as node-coap's agent).
+        if (d.chunks === undefined) d.chunks = [];
+        d.chunks.push(msg.payload);
+        d.received += msg.payload.length;
+        try {
+          withBlock2(d.options, { num: b2.num + 1, more: false, szx: b2.szx });
+        } catch (err) {
+          this.fail(ex, sendError(asError(err)));
+          return;
+        }
+        this.transmitDirectly(ex, EMPTY, true);
+        return;
+      }
+      if (d.chunks !== undefined) {
+        d.chunks.push(msg.payload);
+        payload = Buffer.concat(d.chunks, d.received + msg.payload.length);
+      }
+    }
+    const response = incomingResponse(this.headOf(ex, msg), payload, peerOf(rinfo));
+    this.finish(ex);
+    ex.resolve(response);
   }
 
   /**
@@ -1511,9 +1888,11 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
       ex.signal.removeEventListener('abort', ex.onAbort);
     }
     if (this.exchanges.get(ex.tokenHex) === ex) this.exchanges.delete(ex.tokenHex);
-    for (const key of ex.keys) {
-      const o = this.outgoing.get(key);
-      if (o?.kind === 'agent' && o.exchange === ex) this.outgoing.delete(key);
+    if (ex.direct !== undefined) ex.direct.retransmitAt = 0;
+    const { address, port } = ex.peer;
+    for (const mid of ex.keys) {
+      const o = this.outgoing.get(address, port, mid);
+      if (o?.kind === 'agent' && o.exchange === ex) this.outgoing.delete(address, port, mid);
     }
     const req = ex.req;
     if (req !== undefined) {
@@ -1563,11 +1942,13 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   /** 8 random bytes (RFC 7252 §5.3.1), unique among live exchanges and observations. */
   private newToken(): Buffer {
     for (;;) {
-      if (this.tokenAt >= TOKEN_POOL) {
-        randomFillSync(this.tokenPool);
+      let pool = this.tokenPool;
+      if (pool === undefined || this.tokenAt >= TOKEN_POOL) {
+        pool ??= this.tokenPool = Buffer.allocUnsafeSlow(TOKEN_POOL);
+        randomFillSync(pool);
         this.tokenAt = 0;
       }
-      const t = Buffer.from(this.tokenPool.subarray(this.tokenAt, this.tokenAt + 8));
+      const t = Buffer.from(pool.subarray(this.tokenAt, this.tokenAt + 8));
       this.tokenAt += 8;
       const hex = t.toString('hex');
       if (!this.exchanges.has(hex) && !this.clientObservations.has(hex)) return t;
@@ -1579,26 +1960,42 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
 
   private async shutdown(): Promise<void> {
     this.state = 'closing';
-    for (const ex of [...this.exchanges.values()]) this.fail(ex, new EndpointClosedError());
-    for (const obs of [...this.clientObservations.values()]) obs.end('closed');
-    for (const obs of [...this.serverObservations.values()]) obs.end('endpoint-closed');
-    for (const r of this.orphanRetransmitters) r.stop();
-    this.orphanRetransmitters.clear();
-    for (const res of this.pendingResponses) {
-      // A handler still running: node-coap's timer would send an empty ACK later.
-      if (res._ackTimer !== null) clearTimeout(res._ackTimer);
+    // (Empty collections are left alone: clearing one allocates, and most are empty here.)
+    if (this.exchanges.size > 0) {
+      for (const ex of [...this.exchanges.values()]) this.fail(ex, new EndpointClosedError());
     }
-    this.pendingResponses.clear();
+    if (this.clientObservations.size > 0) {
+      for (const obs of [...this.clientObservations.values()]) obs.end('closed');
+    }
+    if (this.serverObservations.size > 0) {
+      for (const obs of [...this.serverObservations.values()]) obs.end('endpoint-closed');
+    }
+    if (this.orphanRetransmitters.size > 0) {
+      for (const r of this.orphanRetransmitters) r.stop();
+      this.orphanRetransmitters.clear();
+    }
+    if (this.pendingResponses.size > 0) {
+      for (const res of this.pendingResponses) {
+        // A handler still running: node-coap's timer would send an empty ACK later.
+        if (res._ackTimer !== null) clearTimeout(res._ackTimer);
+      }
+      this.pendingResponses.clear();
+    }
+    // Fast-path handlers still running: no empty ACK any more.
+    this.piggyback.clear();
     this.block1.clear();
     this.dedup.clear();
     this.outgoing.clear();
     // The server's close clears its reply cache, whose entries hold retransmission timers.
-    this.server.close();
-    for (const req of this.agent._msgIdToReq.values()) {
-      (req as AgentRequest).sender.reset();
+    this.nodeServer?.close();
+    const agent = this.nodeAgent;
+    if (agent !== undefined) {
+      for (const req of agent._msgIdToReq.values()) {
+        (req as AgentRequest).sender.reset();
+      }
+      agent._msgIdToReq.clear();
+      agent._tkToReq.clear();
     }
-    this.agent._msgIdToReq.clear();
-    this.agent._tkToReq.clear();
     this.socket.off('message', this.onMessage);
     this.socket.off('error', this.onSocketError);
     this.socket.off('close', this.onSocketClose);
@@ -1616,6 +2013,19 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
 }
 
 // -----------------------------------------------------------------------------------------------
+
+/**
+ * Puts a node-coap response in the state its piggyback timer leaves it in once it has sent the
+ * empty ACK (outgoing_message.js): no longer an ACK but a CON, with a message id still to be given.
+ * The endpoint sent that ACK itself (the fast path's window), so node-coap's timer must not.
+ */
+function separateFromNow(res: NodeCoapResponse): void {
+  if (res._ackTimer !== null) clearTimeout(res._ackTimer);
+  res._ackTimer = null;
+  res._packet.confirmable = true;
+  res._packet.ack = false;
+  delete res._packet.messageId;
+}
 
 function isBound(socket: dgram.Socket): boolean {
   try {

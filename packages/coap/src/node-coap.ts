@@ -90,6 +90,8 @@ interface Block2Entry {
 interface BlockCache {
   get(key: string): Block2Entry | null | undefined;
   add(key: string, entry: Block2Entry): void;
+  remove(key: string): boolean;
+  _cache: Map<string, unknown>;
 }
 
 export interface ServerInternals extends EventEmitter {
@@ -158,6 +160,17 @@ export function createServer(socket: VirtualSocket, piggybackReplyMs: number): S
 export function block2CacheKey(token: Buffer, rinfo: AddressInfo): string | undefined {
   if (token.length === 0) return undefined;
   return `${token.toString('hex')}/${rinfo.address}:${rinfo.port}`;
+}
+
+/**
+ * What node-coap's server does when a request for block 0, or without Block2, comes with a token
+ * it keeps a Block2 body for: forget the body (the next follow-up request is for a new body).
+ */
+export function forgetBlock2Body(server: ServerInternals, token: Buffer, rinfo: AddressInfo): void {
+  const cache = server._block2Cache;
+  if (cache._cache.size === 0) return;
+  const key = block2CacheKey(token, rinfo);
+  if (key !== undefined) cache.remove(key);
 }
 
 export function createAgent(socket: VirtualSocket): AgentInternals {

@@ -97,6 +97,21 @@ export function encodeUint(value: number): Buffer {
   return Buffer.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
+const SHARED_UINTS = new Map<number, Buffer>();
+
+/**
+ * encodeUint for values that recur (content formats): one Buffer per value, shared. Only for
+ * option values that are copied into a message and never handed out or modified.
+ */
+export function sharedUint(value: number): Buffer {
+  let b = SHARED_UINTS.get(value);
+  if (b === undefined) {
+    b = encodeUint(value);
+    if (SHARED_UINTS.size < 256) SHARED_UINTS.set(value, b);
+  }
+  return b;
+}
+
 export function decodeUint(bytes: Uint8Array): number {
   let n = 0;
   for (const b of bytes) n = n * 256 + b;

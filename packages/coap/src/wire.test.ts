@@ -105,3 +105,32 @@ describe('block values', () => {
     expect(decodeBlock(Buffer.of(1, 2, 3, 4))).toBeUndefined();
   });
 });
+
+describe('encodeMessage', () => {
+  it('sorts options by number, keeping the order of repeated ones, without touching its input', () => {
+    const options = [
+      { number: 15, value: Buffer.from('q1') },
+      { number: 11, value: Buffer.from('a') },
+      { number: 15, value: Buffer.from('q2') },
+      { number: 12, value: Buffer.of(40) },
+      { number: 11, value: Buffer.from('b') },
+    ];
+    const copy = [...options];
+    const buf = encodeMessage({ type: MessageType.CON, code: 2, messageId: 1, options });
+    expect(options).toEqual(copy);
+    const msg = parseMessage(buf);
+    expect(isParseFailure(msg)).toBe(false);
+    if (isParseFailure(msg)) return;
+    expect(msg.numbers).toEqual([11, 11, 12, 15, 15]);
+    expect(msg.values.map((v) => v.toString())).toEqual(['a', 'b', '(', 'q1', 'q2']);
+    // Already in order (and many): the same bytes as sorted by hand.
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      number: 2048 + (i % 3) * 2,
+      value: Buffer.of(i),
+    }));
+    const sorted = [...many].sort((a, b) => a.number - b.number);
+    expect(encodeMessage({ type: 0, code: 1, messageId: 2, options: many })).toEqual(
+      encodeMessage({ type: 0, code: 1, messageId: 2, options: sorted }),
+    );
+  });
+});

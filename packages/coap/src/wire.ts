@@ -7,9 +7,10 @@
  * 4-byte Block2 value makes the agent emit an unhandled error). Every incoming datagram is read
  * here once: malformed ones are rejected per RFC 7252 §4.2/§4.3 before node-coap sees them, and
  * well-formed ones are handed to node-coap's server and agent as already-parsed packets (their
- * `_handle` methods), so nothing is parsed twice. The encoder is only used for the few messages
- * this layer answers itself (RST, empty ACK, 2.31 Continue, 4.xx for bad requests, notifications);
- * node-coap encodes everything else.
+ * `_handle` methods), so nothing is parsed twice. The encoder writes what the endpoint sends
+ * itself: RST, empty ACKs, 2.31 Continue, 4.xx for bad requests, notifications, the responses of
+ * the fast path (request-fast-path.ts) and the requests it sends without node-coap's agent
+ * (direct-exchange.ts); node-coap encodes the rest.
  */
 import { isCritical, nodeCoapOptionName, optionSpec } from './options.js';
 
@@ -264,7 +265,7 @@ export interface OutMessage {
 export function encodeMessage(m: OutMessage): Buffer {
   const token = m.token ?? EMPTY;
   if (token.length > 8) throw new RangeError('token longer than 8 bytes');
-  const options = m.options ? [...m.options].sort((a, b) => a.number - b.number) : [];
+  const options = m.options === undefined ? NO_OPTIONS : inOrder(m.options);
   const payload = m.payload ?? EMPTY;
   let size = 4 + token.length + (payload.length > 0 ? 1 + payload.length : 0);
   let prev = 0;
@@ -295,6 +296,32 @@ export function encodeMessage(m: OutMessage): Buffer {
   if (payload.length > 0) {
     out[i++] = 0xff;
     out.set(payload, i);
+  }
+  return out;
+}
+
+type OutOption = { readonly number: number; readonly value: Uint8Array };
+const NO_OPTIONS: readonly OutOption[] = [];
+
+/**
+ * The options sorted by number, stable (repeated options keep their order): the array itself
+ * when it is in order already (the usual case, and no copy then), else a sorted copy.
+ */
+function inOrder(options: readonly OutOption[]): readonly OutOption[] {
+  let k = 1;
+  while (k < options.length && options[k - 1]!.number <= options[k]!.number) k++;
+  if (k >= options.length) return options;
+  const out = options.slice();
+  if (out.length > 32) return out.sort((a, b) => a.number - b.number); // stable too
+  // Insertion sort: stable, and option lists are short.
+  for (let i = k; i < out.length; i++) {
+    const o = out[i]!;
+    let j = i - 1;
+    while (j >= 0 && out[j]!.number > o.number) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = o;
   }
   return out;
 }

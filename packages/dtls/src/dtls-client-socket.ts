@@ -592,7 +592,8 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
       this.#probe.close();
       this.#probe = undefined;
     }
-    this.#failQueued(closedError());
+    // (The error only when something waits: building one captures a stack, every close.)
+    if (this.#queue.length > 0) this.#failQueued(closedError());
     const finish = (): void => {
       this.#state = 'closed';
       super.close();
