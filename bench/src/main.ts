@@ -175,8 +175,8 @@ Goals: ${met} met, ${missed} missed.
    on the same cores. The *raw generator* (one socket per device on its own 127.x.y.z address,
    pre-encoded Register datagrams, 256 waiting at most) measures the server: that is the honest
    figure for the server's capacity. The *fleet* (\`Fleet\`, one full \`LwM2mClient\` per device)
-   costs about 1 ms of CPU per device on the client side, so on 2 cores it measures the fleet
-   more than the server. The raw generator's reference is the same generator against a raw
+   shares the 2 cores with the server (about 0.2 ms of CPU per device, client and server
+   together, once warm), so it measures client and server together. The raw generator's reference is the same generator against a raw
    \`node:dgram\` echo socket. The server's socket gets a 4 MB receive buffer
    (\`coap.recvBufferSize\`); kernel drops are counted from /proc/net/udp.
 3. **Scale and memory** — a child running only the server (\`--expose-gc\`), N raw devices

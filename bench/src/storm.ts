@@ -3,8 +3,9 @@
  * alone in a child process (server-child.ts); the devices run here, on the same machine:
  *
  * - the fleet simulator (apps/client `Fleet`: one full `LwM2mClient` per device, its own socket),
- *   over UDP and over DTLS PSK (handshake included). A fleet device costs about 1 ms of CPU to
- *   create, register and bookkeep, so on 2 cores the fleet, not the server, sets the pace;
+ *   over UDP and over DTLS PSK (handshake included). A fleet device costs about 0.2 ms of CPU to
+ *   create, register and bookkeep (server included), so on 2 cores the fleet shares the cores
+ *   with the server and both set the pace;
  * - a raw generator: one socket per device on its own loopback address (raw-devices.ts) sending
  *   a pre-encoded Register, at most `window` waiting for their answer. It costs microseconds per
  *   device, so it measures the server. Its reference is the same generator against a raw

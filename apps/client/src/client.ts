@@ -21,7 +21,6 @@ import { EventEmitter } from 'node:events';
 import type { CoapRequest, Peer, RequestHandler } from '@lwm2m-ts/coap';
 import { isLwM2mVersion, type LwM2mVersion } from '@lwm2m-ts/codecs';
 import {
-  formatLinkFormat,
   InvalidValueError,
   LwM2mError,
   type LwM2mNode,
@@ -35,7 +34,7 @@ import {
   singleResource,
   type WriteAttributes,
 } from '@lwm2m-ts/core';
-import { ObjectRegistry } from '@lwm2m-ts/registry';
+import type { ObjectRegistry } from '@lwm2m-ts/registry';
 import { AttributeStore, attributeTargetInfo, type DefaultPeriods } from './attribute-store.js';
 import { Backoff, checkRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.js';
 import {
@@ -47,7 +46,11 @@ import {
   type BootstrapStartedEvent,
   type BootstrapTrigger,
 } from './bootstrap-engine.js';
-import { defaultObjects } from './default-objects.js';
+import {
+  type DefaultObjectsConfig,
+  defaultRegistry,
+  lazyDefaultObjects,
+} from './default-objects.js';
 import { createDmHandler } from './dm-handler.js';
 import { InstanceObject, type ResourceInput, toResource } from './instance-object.js';
 import type { ObjectEnabler, RequestOrigin } from './object-enabler.js';
@@ -74,6 +77,7 @@ import {
   sendPaths,
 } from './send.js';
 import {
+  initialServerSettings,
   readBootstrapAccount,
   readSecuritySettings,
   readServerSettings,
@@ -235,6 +239,54 @@ interface DmAccount {
   readonly shortServerId: number;
 }
 
+/**
+ * An abort flag whose `AbortSignal` is made only when something waits on it (a bootstrap, a
+ * back-off): registering, the usual case, needs none, and a signal costs microseconds to make.
+ */
+class LazyAbort {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = new DOMException('This operation was aborted', 'AbortError');
+    this.#controller?.abort(this.#reason);
+  }
+}
+
+/** The default policy with these changes (the default itself, shared, without any). */
+function retryPolicy(changes: Partial<RetryPolicy> | undefined): RetryPolicy {
+  if (changes === undefined) return DEFAULT_RETRY_POLICY;
+  return checkRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...changes });
+}
+
+function isServerUri(uri: string): boolean {
+  try {
+    parseServerUri(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function sameCredentials(a: PskCredentials | undefined, b: PskCredentials | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.identity === b.identity && Buffer.from(a.key).equals(Buffer.from(b.key));
@@ -259,13 +311,15 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
   #bootstrapEngine: BootstrapEngine | undefined;
   /** start()'s work: choose an account (bootstrapping when needed), then register. */
   #connecting: Promise<RegisteredEvent> | undefined;
-  #connectAbort: AbortController | undefined;
+  #connectAbort: LazyAbort | undefined;
   /** Why the next start() bootstraps first (Execute /1/x/9, `bootstrap()`, a lost registration). */
   #pendingTrigger: BootstrapTrigger | undefined;
   #gate: QueueModeGate | undefined;
   #engine: RegistrationEngine | undefined;
   #dm: DmStack | undefined;
   #periods: DefaultPeriods = {};
+  /** The default periods being read for a DM stack made just now. */
+  #periodsLoading: Promise<void> | undefined;
   #disableTimer: NodeJS.Timeout | undefined;
 
   constructor(options: LwM2mClientOptions) {
@@ -284,8 +338,9 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
         'a client needs a server account (server) or a bootstrap server (bootstrap)',
       );
     }
-    // Fail early on a URI the transport could not use.
-    if (server !== undefined) new URL(server.uri);
+    // Fail early on a URI the transport could not use (a valid server URI is a valid URL: the
+    // parse, remembered per URI, saves a fleet's devices a URL parse each).
+    if (server !== undefined && !isServerUri(server.uri)) new URL(server.uri);
     if (bs !== undefined) {
       if (parseServerUri(bs.uri).scheme === 'coaps' && bs.psk === undefined) {
         throw new InvalidServerUriError(
@@ -312,23 +367,46 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     this.#defaults = {
       lifetime,
       binding: (server?.binding ?? 'U').replace(/Q/g, '') || 'U',
-      retryPolicy: checkRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...server?.retry }),
+      retryPolicy: retryPolicy(server?.retry),
     };
-    this.#bootstrapRetry = checkRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...bs?.retry });
-    const registry = options.registry ?? ObjectRegistry.withBuiltins();
+    this.#bootstrapRetry = retryPolicy(bs?.retry);
+    const registry = options.registry ?? defaultRegistry();
     this.#tree = new ObjectTree(registry);
-    const builtins = defaultObjects({
+    // The built-in objects: a configuration is made only for those that get built.
+    const builtins = lazyDefaultObjects(
+      {
+        registry,
+        lwm2mVersion: version,
+        serverUri: server?.uri,
+        bootstrap: bs && { uri: bs.uri },
+      },
+      () => this.#builtinConfig(),
+    );
+    // Built-in objects are built at their first use; the user's replace them by id.
+    this.#tree.addLazy(builtins);
+    for (const e of options.objects ?? []) this.#tree.add(e);
+    this.#unsubscribeTree = this.#tree.onChange((paths) => this.#onTreeChange(paths));
+    // Checks the bootstrap options (Bootstrap-Pack needs 1.2) now rather than at the first use.
+    if (bs !== undefined) this.#bootstrapper();
+  }
+
+  /** What the built-in objects are built from: the options as given at construction. */
+  #builtinConfig(): DefaultObjectsConfig {
+    const options = this.#options;
+    const server = options.server;
+    const bs = options.bootstrap;
+    return {
       endpoint: options.endpoint,
-      lwm2mVersion: version,
+      lwm2mVersion: this.#version,
       serverUri: server?.uri,
-      shortServerId: this.#shortServerId,
-      lifetime,
+      shortServerId: server?.shortServerId ?? 1,
+      lifetime: this.#defaults.lifetime,
       binding: this.#defaults.binding,
       queueMode: this.#queueMode,
       psk: server?.psk,
       bootstrap: bs && { uri: bs.uri, psk: bs.psk, holdOffSeconds: bs.holdOffSeconds },
       currentAccount: () => this.#account ?? (server && { uri: server.uri, psk: server.psk }),
-      registry,
+      registry: options.registry ?? defaultRegistry(),
       coapOptions: options.coapOptions,
       serverHooks: {
         // Core TS 1.2 Appendix E.2 /1/x/8: "the LwM2M Client MUST perform an Update".
@@ -348,16 +426,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
           });
         },
       },
-    });
-    const replaced = new Set((options.objects ?? []).map((e) => e.model.id));
-    for (const e of builtins) {
-      if (replaced.has(e.model.id)) void closeEnabler(e);
-      else this.#tree.add(e);
-    }
-    for (const e of options.objects ?? []) this.#tree.add(e);
-    this.#unsubscribeTree = this.#tree.onChange((paths) => this.#onTreeChange(paths));
-    // Checks the bootstrap options (Bootstrap-Pack needs 1.2) now rather than at the first use.
-    if (bs !== undefined) this.#bootstrapper();
+    };
   }
 
   /** The client's objects. */
@@ -565,9 +634,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
    * /1/x/16 says so.
    */
   async #connect(): Promise<RegisteredEvent> {
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     this.#connectAbort = abort;
-    const signal = abort.signal;
     let trigger = this.#pendingTrigger;
     this.#pendingTrigger = undefined;
     /** Rounds of bootstrap → registration failure → bootstrap are spaced by the back-off. */
@@ -575,19 +643,19 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     let bootstrapped = false;
     try {
       for (;;) {
-        this.#checkRunning(signal);
+        this.#checkRunning(abort);
         if (trigger === undefined) {
           const account = await this.#chooseAccount();
-          this.#checkRunning(signal);
+          this.#checkRunning(abort);
           if (account === undefined) {
             trigger = 'no-account';
           } else {
             await this.#connectTo(account);
-            this.#checkRunning(signal);
+            this.#checkRunning(abort);
             try {
               return this.#event(await this.#engine!.start());
             } catch (err) {
-              if (!(err instanceof RegistrationFailedError) || signal.aborted) throw err;
+              if (!(err instanceof RegistrationFailedError) || abort.aborted) throw err;
               if (!(await this.#bootstrapOnFailure())) throw err;
               trigger = 'registration-failure';
               if (bootstrapped) {
@@ -595,15 +663,15 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
                 rounds ??= new Backoff(this.#bootstrapRetry);
                 const delay = rounds.next();
                 if (delay === undefined) throw err;
-                await this.#sleep(delay, signal);
+                await this.#sleep(delay, abort.signal);
               }
             }
           }
         }
         try {
-          await this.#runBootstrap(trigger, signal);
+          await this.#runBootstrap(trigger, abort.signal);
         } catch (err) {
-          if (err instanceof BootstrapAbortedError || signal.aborted) throw err;
+          if (err instanceof BootstrapAbortedError || abort.aborted) throw err;
           // A server-initiated bootstrap that failed leaves the old configuration in force:
           // register with it again when it is usable (`bootstrap()` reports the failure instead).
           if (trigger !== 'server') throw err;
@@ -614,10 +682,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
         trigger = undefined;
       }
     } catch (err) {
-      if (
-        err instanceof BootstrapAbortedError ||
-        (signal.aborted && !(err instanceof LwM2mError))
-      ) {
+      if (err instanceof BootstrapAbortedError || (abort.aborted && !(err instanceof LwM2mError))) {
         throw this.#abortedError(err);
       }
       throw err;
@@ -626,9 +691,9 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  #checkRunning(signal: AbortSignal): void {
+  #checkRunning(abort: LazyAbort): void {
     if (this.#state !== 'open') throw new ClientClosedError('the client was closed while starting');
-    if (signal.aborted) throw this.#abortedError(signal.reason);
+    if (abort.aborted) throw this.#abortedError(abort.reason);
   }
 
   #abortedError(cause: unknown): RegistrationAbortedError {
@@ -660,6 +725,12 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
    * the first usable one.
    */
   async #chooseAccount(): Promise<DmAccount | undefined> {
+    const server = this.#options.server;
+    if (server !== undefined && this.#options.bootstrap === undefined && this.#tree.isLazy(0)) {
+      // The Security object is not built yet, so it holds what the options put in it: the
+      // account of `server` and no bootstrap account. No need to build and read it.
+      return { uri: server.uri, psk: server.psk, shortServerId: this.#shortServerId };
+    }
     if ((await readBootstrapAccount(this.#tree)) !== undefined) {
       const { accounts } = await usableAccounts(this.#tree);
       return accounts.find((a) => a.shortServerId === this.#shortServerId) ?? accounts[0];
@@ -738,7 +809,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
           retryPolicy: s.retryPolicy,
         };
       },
-      objectLinks: (v) => formatLinkFormat(this.#tree.objectLinks(v)),
+      objectLinks: (v) => this.#tree.objectLinksText(v),
       ...(this.#options.requestTimeout !== undefined && {
         requestTimeout: this.#options.requestTimeout,
       }),
@@ -750,10 +821,18 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       }),
     });
     engine.on('registered', (reg) => {
-      const dm = this.#dmFor(reg.version);
       // A new registration: the server has forgotten earlier observations (Core TS 1.2 §6.4.1).
-      dm.observations.cancelAll();
-      void this.#refreshPeriods();
+      // The DM stack is made at the first request; one made for another version goes now.
+      const dm = this.#dm;
+      if (dm !== undefined) {
+        if (dm.version === reg.version) {
+          dm.observations.cancelAll();
+          void this.#refreshPeriods();
+        } else {
+          this.#dm = undefined;
+          void dm.observations.close();
+        }
+      }
       this.#gate?.touch();
       this.emit('registered', this.#event(reg));
     });
@@ -885,38 +964,52 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     await this.#connecting?.catch(() => {});
     await this.#disconnect();
     this.#unsubscribeTree();
-    await Promise.all(this.#tree.objectIds().map((id) => closeEnabler(this.#tree.get(id))));
+    await Promise.all(this.#tree.builtEnablers().map((e) => closeEnabler(e)));
     this.#state = 'closed';
   }
 
   /** Serves the server's requests: the DM handler of the registered version, reported as `request`. */
   readonly #handle: RequestHandler = async (req, ctx) => {
     const dm = this.#dmFor(this.version);
-    const report = (code: ResponseCode) => {
-      if (this.listenerCount('request') === 0) return;
-      this.emit('request', {
-        method: req.method,
-        path: `/${req.path.join('/')}`,
-        code,
-        peer: req.peer,
-      });
-    };
+    // A DM stack made just now reads the account's default periods before it serves.
+    if (this.#periodsLoading !== undefined) await this.#periodsLoading;
     try {
       const res = await dm.handler(req, ctx);
-      report(res.code);
+      if (this.listenerCount('request') > 0) this.#report(req, res.code);
       return res;
     } catch (err) {
-      report(err instanceof LwM2mError ? err.coapCode : '5.00');
+      if (this.listenerCount('request') > 0) {
+        this.#report(req, err instanceof LwM2mError ? err.coapCode : '5.00');
+      }
       throw err;
     }
   };
+
+  #report(req: CoapRequest, code: ResponseCode): void {
+    this.emit('request', {
+      method: req.method,
+      path: `/${req.path.join('/')}`,
+      code,
+      peer: req.peer,
+    });
+  }
 
   /** The attribute store, observations and DM handler for `version` (rebuilt when it changes). */
   #dmFor(version: LwM2mVersion): DmStack {
     if (this.#dm?.version === version) return this.#dm;
     void this.#dm?.observations.close();
     const tree = this.#tree;
-    const origin = (): RequestOrigin => ({ kind: 'server', shortServerId: this.#shortServerId });
+    // One origin object per Short Server ID (made again only when the account changes).
+    let served: RequestOrigin & { kind: 'server' } = Object.freeze({
+      kind: 'server',
+      shortServerId: 0,
+    });
+    const origin = (): RequestOrigin => {
+      if (served.shortServerId !== this.#shortServerId) {
+        served = Object.freeze({ kind: 'server', shortServerId: this.#shortServerId });
+      }
+      return served;
+    };
     const attributes = new AttributeStore({ version, defaultPeriods: () => this.#periods });
     const observations = new ObservationManager({
       tree,
@@ -956,10 +1049,23 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       discoverAttributes: (path) => attributes.forPath(path),
     });
     this.#dm = { version, attributes, observations, handler };
+    const loading = this.#refreshPeriods().finally(() => {
+      if (this.#periodsLoading === loading) this.#periodsLoading = undefined;
+    });
+    this.#periodsLoading = loading;
     return this.#dm;
   }
 
   #settings(): Promise<ServerSettings> {
+    const server = this.#options.server;
+    if (
+      server !== undefined &&
+      this.#tree.isLazy(1) &&
+      this.#shortServerId === (server.shortServerId ?? 1)
+    ) {
+      // The Server object is not built yet: it holds the instance the options made.
+      return Promise.resolve(initialServerSettings(this.#shortServerId, this.#defaults));
+    }
     return readServerSettings(this.#tree, this.#shortServerId, this.#defaults);
   }
 
@@ -1011,7 +1117,17 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
   }
 
   #event(reg: Registration): RegisteredEvent {
-    return { ...reg, endpoint: this.endpointName, serverUri: this.#serverUri };
+    return {
+      location: reg.location,
+      locationPath: reg.locationPath,
+      version: reg.version,
+      lifetime: reg.lifetime,
+      binding: reg.binding,
+      queueMode: reg.queueMode,
+      objectLinks: reg.objectLinks,
+      endpoint: this.endpointName,
+      serverUri: this.#serverUri,
+    };
   }
 
   #reportError(err: Error): void {

@@ -88,7 +88,7 @@ export function createDmHandler(tree: ObjectTree, options: DmHandlerOptions): Re
     switch (req.method) {
       case 'GET':
         if (req.accept === LINK_FORMAT) return discover(tree, path, origin, options);
-        await assertTarget(tree, path, origin);
+        assertTarget(tree, path, origin);
         if (req.observe === 0) {
           const format = readFormat(tree, path, req.accept, version);
           return options.observe(req, ctx, [path], false, format);
@@ -142,12 +142,22 @@ export async function encodeRead(
 /** The LwM2M path of a request; anything else is not served here (4.04). */
 function requestPath(req: CoapRequest): LwM2mPath {
   if (req.path.length === 0) return LwM2mPath.ROOT;
-  try {
-    return LwM2mPath.parse(`/${req.path.join('/')}`);
-  } catch {
-    throw new NotFoundError(`/${req.path.join('/')} is not an LwM2M path`);
+  const text = `/${req.path.join('/')}`;
+  let path = requestPaths.get(text);
+  if (path === undefined) {
+    try {
+      path = LwM2mPath.parse(text);
+    } catch {
+      throw new NotFoundError(`${text} is not an LwM2M path`);
+    }
+    if (requestPaths.size >= 1024) requestPaths.clear();
+    requestPaths.set(text, path);
   }
+  return path;
 }
+
+/** Paths of recent requests (paths are immutable; servers ask for the same few again and again). */
+const requestPaths = new Map<string, LwM2mPath>();
 
 /** Formats that carry one value only. */
 const SINGLE_VALUE_FORMATS: ReadonlySet<number> = new Set([
@@ -158,8 +168,14 @@ const SINGLE_VALUE_FORMATS: ReadonlySet<number> = new Set([
 
 /** Formats that carry a node or a value list: what we decode and encode for this version. */
 function nodeFormats(version: LwM2mVersion): readonly number[] {
-  return supportedFormats(version).filter((f) => NODE_FORMATS.includes(f));
+  let formats = nodeFormatsOf.get(version);
+  if (formats === undefined) {
+    formats = Object.freeze(supportedFormats(version).filter((f) => NODE_FORMATS.includes(f)));
+    nodeFormatsOf.set(version, formats);
+  }
+  return formats;
 }
+const nodeFormatsOf = new Map<LwM2mVersion, readonly number[]>();
 
 /**
  * Content negotiation for Read and Observe (Core TS 1.2 §7): the Accept format when this
@@ -232,7 +248,7 @@ async function write(
   }
   // Unknown targets are 4.04 before the payload is looked at; the bootstrap server's write
   // creates a missing instance (Core TS 1.2 §6.1).
-  await assertTarget(tree, path, origin, origin.kind === 'bootstrap');
+  assertTarget(tree, path, origin, origin.kind === 'bootstrap');
   const format = payloadFormat(req, version, isSingleValue(tree, path));
   const node = decode(format, req.payload, { path, model: tree.models() });
   await tree.write(path, node, mode, origin);
@@ -244,16 +260,15 @@ async function write(
  * any) is in the object's model; run before negotiating formats or decoding payloads, so an
  * unknown path is reported as such rather than as a format problem.
  */
-async function assertTarget(
+function assertTarget(
   tree: ObjectTree,
   path: LwM2mPath,
   origin: RequestOrigin,
   instanceMayBeMissing = false,
-): Promise<void> {
+): void {
   if (path.isRoot()) return;
-  const container =
-    path.isObject() || instanceMayBeMissing ? LwM2mPath.of(path.objectId!) : instanceOf(path);
-  if (!(await tree.exists(container, origin))) {
+  const instanceId = path.isObject() || instanceMayBeMissing ? undefined : path.instanceId;
+  if (!tree.hasInstance(path.objectId!, instanceId, origin)) {
     throw new NotFoundError(`${path} not found`);
   }
   if (path.resourceId !== undefined && tree.resourceModel(path) === undefined) {
@@ -573,7 +588,7 @@ export function createBootstrapHandler(
             `Bootstrap-Read is allowed on the Server (/1) and Access Control (/2) objects only, not ${path}`,
           );
         }
-        await assertTarget(tree, path, BOOTSTRAP);
+        assertTarget(tree, path, BOOTSTRAP);
         return encodeRead(
           tree,
           [path],

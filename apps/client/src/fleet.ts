@@ -33,7 +33,9 @@ import { ObjectRegistry } from '@lwm2m-ts/registry';
 import type { RetryPolicy } from './backoff.js';
 import {
   type ClientLogger,
+  type ClientServerOptions,
   LwM2mClient,
+  type LwM2mClientOptions,
   type RegisteredEvent,
   type RequestEvent,
 } from './client.js';
@@ -201,6 +203,12 @@ export class Fleet extends EventEmitter<FleetEvents> {
   readonly #sensorIntervalMs: number;
   readonly #progressIntervalMs: number;
   readonly #psk: { readonly identity: string; readonly key: Uint8Array } | undefined;
+  /** The client options every device shares. */
+  readonly #clientOptions: {
+    readonly common: Omit<LwM2mClientOptions, 'endpoint'>;
+    readonly server: ClientServerOptions;
+    readonly locals: readonly { readonly address?: string }[];
+  };
 
   /** Devices by position (0 … count − 1), created when the ramp reaches them. */
   readonly #devices: Device[] = [];
@@ -291,6 +299,22 @@ export class Fleet extends EventEmitter<FleetEvents> {
         ? undefined
         : { identity: options.server.psk.identity ?? '{ep}', key: options.server.psk.key };
     this.#latencies = new Float64Array(count);
+    this.#clientOptions = {
+      common: {
+        ...(options.lwm2mVersion !== undefined && { lwm2mVersion: options.lwm2mVersion }),
+        registry: this.#registry,
+        ...(options.coapOptions !== undefined && { coapOptions: options.coapOptions }),
+        ...(options.requestTimeout !== undefined && { requestTimeout: options.requestTimeout }),
+        deregisterTimeout: options.deregisterTimeout ?? 5000,
+        ...(options.logger !== undefined && { logger: options.logger }),
+      },
+      server: {
+        uri: options.server.uri,
+        ...(options.lifetime !== undefined && { lifetime: options.lifetime }),
+        ...(options.retry !== undefined && { retry: options.retry }),
+      },
+      locals: this.#addresses.map((address) => (address === undefined ? {} : { address })),
+    };
   }
 
   /** The local addresses devices bind, in the order they are handed out. */
@@ -461,28 +485,24 @@ export class Fleet extends EventEmitter<FleetEvents> {
     const index = this.#firstIndex + position;
     const endpoint = `${this.#prefix}${index}`;
     const o = this.#options;
-    const address = this.#addresses[position % this.#addresses.length];
     const psk = this.#psk;
+    const shared = this.#clientOptions;
     let client: LwM2mClient;
     try {
+      // What every device has alike is made once (clients keep their options: shared, they
+      // cost a device nothing).
       client = new LwM2mClient({
+        ...shared.common,
         endpoint,
-        ...(o.lwm2mVersion !== undefined && { lwm2mVersion: o.lwm2mVersion }),
-        server: {
-          uri: o.server.uri,
-          ...(psk !== undefined && {
-            psk: { identity: pskIdentity(psk.identity, endpoint, index), key: psk.key },
-          }),
-          ...(o.lifetime !== undefined && { lifetime: o.lifetime }),
-          ...(o.retry !== undefined && { retry: o.retry }),
-        },
-        registry: this.#registry,
+        server:
+          psk === undefined
+            ? shared.server
+            : {
+                ...shared.server,
+                psk: { identity: pskIdentity(psk.identity, endpoint, index), key: psk.key },
+              },
+        local: shared.locals[position % shared.locals.length]!,
         ...(o.objects !== undefined && { objects: o.objects(endpoint, index) }),
-        local: address === undefined ? {} : { address },
-        ...(o.coapOptions !== undefined && { coapOptions: o.coapOptions }),
-        ...(o.requestTimeout !== undefined && { requestTimeout: o.requestTimeout }),
-        deregisterTimeout: o.deregisterTimeout ?? 5000,
-        ...(o.logger !== undefined && { logger: o.logger }),
       });
     } catch (err) {
       // A bad option hits every device alike: count it like a failed Register.
@@ -559,7 +579,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
         const latencyMs = performance.now() - d.startedAt;
         fleet.#latencies[fleet.#latencyCount++] = latencyMs;
         fleet.#sortedLatencies = undefined;
-        d.sensor = sensorOf(this);
+        // Looking the sensor up builds the object (built-in objects are built at first use).
+        if (fleet.#sensorIntervalMs > 0) d.sensor = sensorOf(this);
         fleet.#setState(d, 'registered');
         fleet.#release(d);
         fleet.emit('registered', { endpoint: this.endpointName, index: d.index, latencyMs });

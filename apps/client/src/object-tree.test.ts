@@ -466,3 +466,102 @@ describe('changes', () => {
     await expect(tree.create(33000, 0, [], server)).rejects.toBeInstanceOf(InvalidValueError);
   });
 });
+
+describe('lazy objects', () => {
+  function lazyTree() {
+    const tree = new ObjectTree();
+    const built: number[] = [];
+    const entries = new Map([
+      [3, { model: builtinModel(3), instanceIds: [0] }],
+      [5, { model: builtinModel(5), instanceIds: [] }],
+    ]);
+    tree.addLazy({
+      entries,
+      build: (id) => {
+        built.push(id);
+        return id === 3
+          ? new InstanceObject(builtinModel(3), { instances: { 0: { 0: 'ACME', 16: 'U' } } })
+          : new InstanceObject(builtinModel(5));
+      },
+    });
+    return { tree, built, entries };
+  }
+
+  it('lists, models and links lazy objects without building them; builds one at first use', async () => {
+    const { tree, built } = lazyTree();
+    expect(tree.objectIds()).toEqual([3, 5]);
+    expect(tree.isLazy(3)).toBe(true);
+    expect(tree.models().get(3)).toBe(builtinModel(3));
+    expect(tree.resourceModel(p('/3/0/0'))?.name).toBe('Manufacturer');
+    expect(formatLinkFormat(tree.objectLinks('1.1'))).toContain('</3/0>');
+    expect(tree.hasInstance(3, 0, server)).toBe(true);
+    expect(tree.hasInstance(5, undefined, server)).toBe(true);
+    expect(tree.builtEnablers()).toEqual([]);
+    expect(built).toEqual([]);
+
+    expect(await tree.read(p('/3/0/0'), server)).toEqual(singleResource(0, 'string', 'ACME'));
+    expect(built).toEqual([3]);
+    expect(tree.isLazy(3)).toBe(false);
+    expect(tree.isLazy(5)).toBe(true);
+    expect(tree.get(3)).toBe(tree.builtEnablers()[0]);
+    // Built once; its changes are reported like those of an object added directly.
+    const changes: string[] = [];
+    tree.onChange((paths) => changes.push(...paths.map(String)));
+    await tree.write(p('/3/0/14'), singleResource(14, 'string', '+01:00'), 'replace', server);
+    expect(changes).toEqual(['/3/0/14']);
+    expect(built).toEqual([3]);
+  });
+
+  it('add() and remove() replace or drop a lazy object, which is then never built', async () => {
+    const { tree, built } = lazyTree();
+    const firmware = new InstanceObject(builtinModel(5));
+    const changes: string[] = [];
+    tree.onChange((paths) => changes.push(...paths.map(String)));
+    tree.add(firmware);
+    expect(tree.get(5)).toBe(firmware);
+    expect(tree.isLazy(5)).toBe(false);
+    expect(tree.remove(3)).toBe(true);
+    expect(tree.remove(3)).toBe(false);
+    expect(tree.objectIds()).toEqual([5]);
+    expect(tree.get(3)).toBeUndefined();
+    await expect(tree.read(p('/3/0/0'), server)).rejects.toBeInstanceOf(NotFoundError);
+    expect(changes).toEqual(['/5', '/3']);
+    expect(built).toEqual([]);
+  });
+
+  it('two trees sharing entries keep their own objects and values', async () => {
+    const a = lazyTree();
+    const b = new ObjectTree().addLazy({
+      entries: a.entries,
+      build: () =>
+        new InstanceObject(builtinModel(3), { instances: { 0: { 0: 'Other', 16: 'U' } } }),
+    });
+    await a.tree.write(p('/3/0/14'), singleResource(14, 'string', '+02:00'), 'replace', server);
+    await expect(b.read(p('/3/0/14'), server)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await b.read(p('/3/0/0'), server)).toEqual(singleResource(0, 'string', 'Other'));
+    expect(await a.tree.read(p('/3/0/14'), server)).toEqual(singleResource(14, 'string', '+02:00'));
+    expect(a.tree.get(3)).not.toBe(b.get(3));
+    // The entries are not changed by either tree.
+    expect([...a.entries.keys()]).toEqual([3, 5]);
+  });
+
+  it('a build giving another object is an error', () => {
+    const tree = new ObjectTree().addLazy({
+      entries: new Map([[3, { model: builtinModel(3), instanceIds: [0] }]]),
+      build: () => new InstanceObject(builtinModel(4)),
+    });
+    expect(() => tree.get(3)).toThrow(InvalidValueError);
+  });
+
+  it('objectLinksText is objectLinks in link format', () => {
+    const { tree } = setup();
+    tree.add(new InstanceObject(builtinModel(3303)));
+    for (const version of ['1.0', '1.1', '1.2'] as const) {
+      expect(tree.objectLinksText(version)).toBe(formatLinkFormat(tree.objectLinks(version)));
+    }
+    const lazy = lazyTree().tree;
+    for (const version of ['1.0', '1.1', '1.2'] as const) {
+      expect(lazy.objectLinksText(version)).toBe(formatLinkFormat(lazy.objectLinks(version)));
+    }
+  });
+});

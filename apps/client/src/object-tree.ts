@@ -3,6 +3,7 @@ import {
   ContentFormat,
   convertValue,
   flattenNode,
+  formatLinkFormat,
   InvalidValueError,
   isReadable,
   isWritable,
@@ -53,6 +54,45 @@ const ADVERTISED_FORMATS: Readonly<Record<'1.1' | '1.2', readonly number[]>> = {
   ],
 };
 
+/** The root link of the object list per version, formatted once. */
+const ROOT_LINK_TEXT: Readonly<Record<'1.1' | '1.2', string>> = {
+  '1.1': formatLinkFormat([
+    link('/', { rt: 'oma.lwm2m', ct: ADVERTISED_FORMATS['1.1'].join(' ') }),
+  ]),
+  '1.2': formatLinkFormat([
+    link('/', { rt: 'oma.lwm2m', ct: ADVERTISED_FORMATS['1.2'].join(' ') }),
+  ]),
+};
+
+/** An object version `ver` carries as a bare token. */
+const PLAIN_VERSION = /^\d+(\.\d+)*$/;
+
+/** What a tree knows of an object before its enabler is built: its model and instances. */
+export interface LazyEntry {
+  readonly model: ObjectModel;
+  readonly instanceIds: readonly number[];
+}
+
+/**
+ * Objects whose enablers are built at their first use (`ObjectTree.addLazy`): what each object
+ * is, which many trees may share (a fleet's devices all have the same built-in objects), and how
+ * this tree builds one.
+ */
+export interface LazyObjects {
+  /** Model and instances by object id. Never changed once given to a tree. */
+  readonly entries: ReadonlyMap<number, LazyEntry>;
+  /** Builds the enabler of `objectId`, with the model and instances its entry gives. */
+  readonly build: (objectId: number) => ObjectEnabler;
+}
+
+/** The ids of a shared `entries` map, sorted once. */
+const sortedIds = new WeakMap<ReadonlyMap<number, LazyEntry>, readonly number[]>();
+/** The object list of a shared `entries` map per version, as `objectLinksText` writes it. */
+const sharedLinks = new WeakMap<
+  ReadonlyMap<number, LazyEntry>,
+  Partial<Record<LwM2mVersion, string>>
+>();
+
 /** An enabler that can say which resources an instance supports (for Discover). */
 interface ResourceListing {
   resourceIds(instanceId: number): readonly number[];
@@ -77,8 +117,17 @@ type Operation = 'read' | 'write' | 'execute' | 'create' | 'delete' | 'discover'
 export class ObjectTree {
   readonly #registry: ObjectRegistry;
   readonly #enablers = new Map<number, ObjectEnabler>();
-  readonly #unsubscribe = new Map<number, () => void>();
+  /** Objects added with `addLazy`, the latest last; `#settled` ids of theirs are not lazy now. */
+  #lazy: LazyObjects[] | undefined;
+  /** Ids in `#lazy` that were built, removed or replaced since. */
+  #settled: Set<number> | undefined;
+  /** Unsubscribes from the enablers' changes (made with the first enabler). */
+  #unsubscribe: Map<number, () => void> | undefined;
   readonly #listeners = new Set<(paths: readonly LwM2mPath[]) => void>();
+  /** `objectIds()` until an object is added or removed. */
+  #ids: readonly number[] | undefined;
+  /** What `models()` returns: one provider for every codec call (made at the first). */
+  #models: ModelProvider | undefined;
 
   constructor(registry: ObjectRegistry = ObjectRegistry.withBuiltins()) {
     this.#registry = registry;
@@ -87,44 +136,79 @@ export class ObjectTree {
   /** Adds an object (replacing one with the same id); emits a change for the object path. */
   add(enabler: ObjectEnabler): this {
     const id = enabler.model.id;
-    this.#unsubscribe.get(id)?.();
-    this.#enablers.set(id, enabler);
-    this.#unsubscribe.set(
-      id,
-      enabler.onChange((instanceId, resourceIds) => {
-        const base = LwM2mPath.of(id, instanceId);
-        this.#emit(resourceIds === undefined ? [base] : resourceIds.map((rid) => base.child(rid)));
-      }),
-    );
-    this.#emit([LwM2mPath.of(id)]);
+    this.#settle(id);
+    this.#attach(enabler);
+    this.#ids = undefined;
+    if (this.#listeners.size > 0) this.#emit([LwM2mPath.of(id)]);
+    return this;
+  }
+
+  /**
+   * Adds objects whose enablers are built at their first use (`get`, or any operation on them):
+   * until then an object costs nothing of its own, its entry (shared) serving the Register
+   * object list, model lookups and codecs. A device of a fleet is rarely asked for most of its
+   * objects. They replace objects with the same ids; a change is emitted for each object path,
+   * as `add` does.
+   */
+  addLazy(objects: LazyObjects): this {
+    for (const id of objects.entries.keys()) {
+      this.#unsubscribe?.get(id)?.();
+      this.#unsubscribe?.delete(id);
+      this.#enablers.delete(id);
+      this.#settled?.delete(id);
+    }
+    this.#lazy ??= [];
+    this.#lazy.push(objects);
+    this.#ids = undefined;
+    if (this.#listeners.size > 0) {
+      this.#emit([...objects.entries.keys()].map((id) => LwM2mPath.of(id)));
+    }
     return this;
   }
 
   remove(objectId: number): boolean {
-    if (!this.#enablers.delete(objectId)) return false;
-    this.#unsubscribe.get(objectId)?.();
-    this.#unsubscribe.delete(objectId);
-    this.#emit([LwM2mPath.of(objectId)]);
+    const lazy = this.#lazyOf(objectId) !== undefined;
+    if (!this.#enablers.delete(objectId) && !lazy) return false;
+    this.#settle(objectId);
+    this.#unsubscribe?.get(objectId)?.();
+    this.#unsubscribe?.delete(objectId);
+    this.#ids = undefined;
+    if (this.#listeners.size > 0) this.#emit([LwM2mPath.of(objectId)]);
     return true;
   }
 
+  /** The object's enabler (built now when it was added with `addLazy`). */
   get(objectId: number): ObjectEnabler | undefined {
-    return this.#enablers.get(objectId);
+    return this.#enabler(objectId);
+  }
+
+  /**
+   * Whether the object was added with `addLazy` and is not built yet: nothing has read or
+   * changed it, so it holds exactly what its `build` gives.
+   */
+  isLazy(objectId: number): boolean {
+    return this.#lazyOf(objectId) !== undefined;
+  }
+
+  /** The enablers built so far (objects added lazily and never used are not). */
+  builtEnablers(): ObjectEnabler[] {
+    return [...this.#enablers.values()];
   }
 
   objectIds(): number[] {
-    return [...this.#enablers.keys()].sort((a, b) => a - b);
+    return [...this.#objectIds()];
   }
 
   /** The enablers' models (the registry's for other objects), for codecs. */
   models(): ModelProvider {
-    return { get: (id) => this.#enablers.get(id)?.model ?? this.#registry.get(id) };
+    this.#models ??= { get: (id) => this.#model(id) ?? this.#registry.get(id) };
+    return this.#models;
   }
 
   /** The model of the resource a path points to (resource or resource-instance level). */
   resourceModel(path: LwM2mPath): ResourceModel | undefined {
     if (path.resourceId === undefined) return undefined;
-    return this.#enablers.get(path.objectId!)?.model.resources.get(path.resourceId);
+    return this.#model(path.objectId!)?.resources.get(path.resourceId);
   }
 
   /**
@@ -139,23 +223,67 @@ export class ObjectTree {
     if (version !== '1.0') {
       links.push(link('/', { rt: 'oma.lwm2m', ct: ADVERTISED_FORMATS[version].join(' ') }));
     }
-    for (const id of this.objectIds()) {
+    for (const id of this.#objectIds()) {
       if (HIDDEN_OBJECTS.has(id)) continue;
-      const enabler = this.#enablers.get(id)!;
-      const instances = enabler.instanceIds();
-      const versioned = version !== '1.0' && enabler.model.version !== '1.0';
+      const model = this.#model(id)!;
+      const instances = this.#instanceIds(id);
+      const versioned = version !== '1.0' && model.version !== '1.0';
       if (instances.length === 0 || versioned) {
-        links.push(link(`/${id}`, versioned ? { ver: enabler.model.version } : {}));
+        links.push(link(`/${id}`, versioned ? { ver: model.version } : {}));
       }
       for (const i of instances) links.push(link(`/${id}/${i}`));
     }
     return links;
   }
 
+  /**
+   * `formatLinkFormat(objectLinks(version))`, the payload of Register and Update, written
+   * directly: the links are numeric paths, the root link is fixed and `ver` a plain version
+   * (anything else takes the general path).
+   */
+  objectLinksText(version: LwM2mVersion): string {
+    const shared = this.#onlyShared();
+    if (shared !== undefined) {
+      // Nothing but shared objects, none built: the text is the same for every tree sharing them.
+      let texts = sharedLinks.get(shared);
+      if (texts === undefined) {
+        texts = {};
+        sharedLinks.set(shared, texts);
+      }
+      texts[version] ??= this.#linksText(version);
+      return texts[version];
+    }
+    return this.#linksText(version);
+  }
+
+  #linksText(version: LwM2mVersion): string {
+    let text = version === '1.0' ? '' : ROOT_LINK_TEXT[version];
+    for (const id of this.#objectIds()) {
+      if (HIDDEN_OBJECTS.has(id)) continue;
+      const model = this.#model(id)!;
+      const instances = this.#instanceIds(id);
+      const versioned = version !== '1.0' && model.version !== '1.0';
+      if (versioned && !PLAIN_VERSION.test(model.version)) {
+        return formatLinkFormat(this.objectLinks(version));
+      }
+      if (instances.length === 0 || versioned) {
+        text += `${text === '' ? '' : ','}</${id}>${versioned ? `;ver=${model.version}` : ''}`;
+      }
+      for (const i of instances) {
+        if (!Number.isInteger(i) || i < 0) return formatLinkFormat(this.objectLinks(version));
+        text += `${text === '' ? '' : ','}</${id}/${i}>`;
+      }
+    }
+    return text;
+  }
+
   /** Whether the path exists for this origin (object, instance, resource value). */
   async exists(path: LwM2mPath, origin: RequestOrigin): Promise<boolean> {
+    if (path.resourceId === undefined && !path.isRoot()) {
+      return this.hasInstance(path.objectId!, path.instanceId, origin);
+    }
     try {
-      await this.#locate(path, origin, 'discover');
+      this.#locate(path, origin, 'discover');
       if (path.resourceId !== undefined) await this.read(path, LOCAL);
       return true;
     } catch (e) {
@@ -164,8 +292,17 @@ export class ObjectTree {
     }
   }
 
+  /**
+   * `exists` of an object (`instanceId` undefined) or an instance, answered at once: the object
+   * is there for this origin (Security and OSCORE are not, for a DM server) and has the instance.
+   */
+  hasInstance(objectId: number, instanceId: number | undefined, origin: RequestOrigin): boolean {
+    if (this.#hidden(objectId, origin) || this.#model(objectId) === undefined) return false;
+    return instanceId === undefined || this.#instanceIds(objectId).includes(instanceId);
+  }
+
   async read(path: LwM2mPath, origin: RequestOrigin): Promise<LwM2mNode> {
-    const { enabler, model } = await this.#locate(path, origin, 'read');
+    const { enabler, model } = this.#locate(path, origin, 'read');
     const [, instanceId, resourceId, riId] = path.ids;
     if (instanceId === undefined) {
       const instances: LwM2mObjectInstance[] = [];
@@ -230,10 +367,10 @@ export class ObjectTree {
       origin.kind === 'bootstrap' &&
       instanceId !== undefined &&
       riId === undefined &&
-      !this.#enablers.get(objectId!)?.instanceIds().includes(instanceId)
+      !this.#enabler(objectId!)?.instanceIds().includes(instanceId)
     ) {
       // Bootstrap-Write of an instance that does not exist yet creates it (Core TS 1.2 §6.1).
-      const { enabler, model } = await this.#locate(LwM2mPath.of(objectId!), origin, 'write');
+      const { enabler, model } = this.#locate(LwM2mPath.of(objectId!), origin, 'write');
       const given =
         node.kind === 'instance' ? node.resources : node.kind === 'object' ? [] : [node];
       if (node.kind === 'object' || given.some((r) => r.kind === 'resourceInstance')) {
@@ -243,7 +380,7 @@ export class ObjectTree {
       await enabler.create(instanceId, resources, origin);
       return;
     }
-    const { enabler, model } = await this.#locate(path, origin, 'write');
+    const { enabler, model } = this.#locate(path, origin, 'write');
     if (instanceId === undefined) {
       if (origin.kind === 'server' || node.kind !== 'object') {
         throw new MethodNotAllowedError(`Write on the object ${path} is not allowed`);
@@ -329,11 +466,7 @@ export class ObjectTree {
         number,
         number | undefined,
       ];
-      const { enabler, model } = await this.#locate(
-        LwM2mPath.of(objectId, instanceId),
-        origin,
-        'write',
-      );
+      const { enabler, model } = this.#locate(LwM2mPath.of(objectId, instanceId), origin, 'write');
       const rm = this.#checkResource(model, resourceId, origin, 'write', path);
       const key = `${objectId}/${instanceId}`;
       let pending = byInstance.get(key);
@@ -369,7 +502,7 @@ export class ObjectTree {
     if (!path.isResource()) {
       throw new MethodNotAllowedError(`Execute needs a resource path, not ${path}`);
     }
-    const { enabler, model } = await this.#locate(path.parent(), origin, 'execute');
+    const { enabler, model } = this.#locate(path.parent(), origin, 'execute');
     this.#checkResource(model, path.resourceId!, origin, 'execute', path);
     await enabler.execute(path.instanceId!, path.resourceId!, args, origin);
   }
@@ -385,7 +518,7 @@ export class ObjectTree {
     resources: readonly LwM2mResource[],
     origin: RequestOrigin,
   ): Promise<number> {
-    const { enabler, model } = await this.#locate(LwM2mPath.of(objectId), origin, 'create');
+    const { enabler, model } = this.#locate(LwM2mPath.of(objectId), origin, 'create');
     const existing = enabler.instanceIds();
     if (!model.multiple && existing.length > 0) {
       throw new MethodNotAllowedError(
@@ -432,9 +565,9 @@ export class ObjectTree {
     }
     if (path.isRoot() || path.isObject()) {
       const ids = path.isRoot() ? this.objectIds() : [path.objectId!];
-      if (path.isObject()) await this.#locate(path, origin, 'delete');
+      if (path.isObject()) this.#locate(path, origin, 'delete');
       for (const oid of ids) {
-        const enabler = this.#enablers.get(oid)!;
+        const enabler = this.#enabler(oid)!;
         if (isUndeletable(enabler.model)) continue;
         for (const iid of enabler.instanceIds()) {
           if (oid === 0 && (await isBootstrapAccount(enabler, iid))) continue;
@@ -450,7 +583,7 @@ export class ObjectTree {
       }
       return;
     }
-    const { enabler, model } = await this.#locate(path, origin, 'delete');
+    const { enabler, model } = this.#locate(path, origin, 'delete');
     if (origin.kind === 'server' && isUndeletable(model)) {
       throw new MethodNotAllowedError(
         `the instance of the mandatory single-instance object ${model.id} (${model.name}) cannot be deleted`,
@@ -471,7 +604,7 @@ export class ObjectTree {
    * lists, or else the resources holding a value plus the model's mandatory executable ones.
    */
   async resourceIds(path: LwM2mPath, origin: RequestOrigin): Promise<number[]> {
-    const { enabler, model } = await this.#locate(path, origin, 'discover');
+    const { enabler, model } = this.#locate(path, origin, 'discover');
     const instanceId = path.instanceId!;
     if (listsResources(enabler)) return [...enabler.resourceIds(instanceId)];
     const ids = new Set((await enabler.read(instanceId, undefined, LOCAL)).map((r) => r.id));
@@ -484,15 +617,16 @@ export class ObjectTree {
    * The object, the instance (if the path names one) and the access rules: a hidden object is
    * 4.04 for a DM server, an unknown object or instance 4.04.
    */
-  async #locate(
+  #locate(
     path: LwM2mPath,
     origin: RequestOrigin,
     op: Operation,
-  ): Promise<{ enabler: ObjectEnabler; model: ObjectModel }> {
+  ): { enabler: ObjectEnabler; model: ObjectModel } {
     if (path.isRoot()) throw new MethodNotAllowedError(`${op} is not allowed on /`);
     const objectId = path.objectId!;
-    const enabler = this.#enablers.get(objectId);
-    if (enabler === undefined || this.#hidden(objectId, origin)) {
+    if (this.#hidden(objectId, origin)) throw new NotFoundError(`object ${objectId} not found`);
+    const enabler = this.#enabler(objectId);
+    if (enabler === undefined) {
       throw new NotFoundError(`object ${objectId} not found`);
     }
     const instanceId = path.instanceId;
@@ -592,12 +726,15 @@ export class ObjectTree {
     resourceId: number,
     origin: RequestOrigin,
   ): Promise<LwM2mResource> {
-    const path = LwM2mPath.of(enabler.model.id, instanceId, resourceId);
-    this.#checkResource(enabler.model, resourceId, origin, 'read', path);
-    const found = (await enabler.read(instanceId, resourceId, origin)).find(
-      (r) => r.id === resourceId,
-    );
-    if (found === undefined) throw new NotFoundError(`${path} has no value`);
+    const where = () => `/${enabler.model.id}/${instanceId}/${resourceId}`;
+    const rm = enabler.model.resources.get(resourceId);
+    if (rm === undefined || (origin.kind === 'server' && !isReadable(rm))) {
+      this.#checkResource(enabler.model, resourceId, origin, 'read', where());
+    }
+    const read = await enabler.read(instanceId, resourceId, origin);
+    // Enablers give the one resource asked for (the first look finds it).
+    const found = read[0]?.id === resourceId ? read[0] : read.find((r) => r.id === resourceId);
+    if (found === undefined) throw new NotFoundError(`${where()} has no value`);
     return found;
   }
 
@@ -613,6 +750,105 @@ export class ObjectTree {
       if (e instanceof NotFoundError) return undefined;
       throw e;
     }
+  }
+
+  /** The entries of the one group of lazy objects, when the tree holds nothing else, none built. */
+  #onlyShared(): ReadonlyMap<number, LazyEntry> | undefined {
+    const lazy = this.#lazy;
+    if (
+      lazy === undefined ||
+      lazy.length !== 1 ||
+      this.#enablers.size !== 0 ||
+      (this.#settled !== undefined && this.#settled.size !== 0)
+    ) {
+      return undefined;
+    }
+    return lazy[0]!.entries;
+  }
+
+  #objectIds(): readonly number[] {
+    if (this.#ids !== undefined) return this.#ids;
+    const entries = this.#onlyShared();
+    if (entries !== undefined) {
+      // Only the shared objects: their sorted ids are shared too.
+      let ids = sortedIds.get(entries);
+      if (ids === undefined) {
+        ids = [...entries.keys()].sort((a, b) => a - b);
+        sortedIds.set(entries, ids);
+      }
+      this.#ids = ids;
+      return ids;
+    }
+    const ids = new Set(this.#enablers.keys());
+    for (const group of this.#lazy ?? []) {
+      for (const id of group.entries.keys()) if (!this.#settled?.has(id)) ids.add(id);
+    }
+    this.#ids = [...ids].sort((a, b) => a - b);
+    return this.#ids;
+  }
+
+  /** The lazy objects `objectId` is still to be built from, if any (the latest added wins). */
+  #lazyOf(objectId: number): LazyObjects | undefined {
+    const lazy = this.#lazy;
+    if (lazy === undefined || this.#settled?.has(objectId)) return undefined;
+    for (let i = lazy.length - 1; i >= 0; i--) {
+      if (lazy[i]!.entries.has(objectId)) return lazy[i];
+    }
+    return undefined;
+  }
+
+  /** `objectId` is no longer lazy (built, removed or replaced). */
+  #settle(objectId: number): void {
+    if (this.#lazyOf(objectId) === undefined) return;
+    this.#settled ??= new Set();
+    this.#settled.add(objectId);
+  }
+
+  #model(objectId: number): ObjectModel | undefined {
+    const enabler = this.#enablers.get(objectId);
+    if (enabler !== undefined) return enabler.model;
+    return this.#lazyOf(objectId)?.entries.get(objectId)?.model;
+  }
+
+  /** Instances of an object, without building a lazy one. */
+  #instanceIds(objectId: number): readonly number[] {
+    const enabler = this.#enablers.get(objectId);
+    if (enabler !== undefined) return enabler.instanceIds();
+    return this.#lazyOf(objectId)?.entries.get(objectId)?.instanceIds ?? [];
+  }
+
+  #enabler(objectId: number): ObjectEnabler | undefined {
+    return this.#enablers.get(objectId) ?? this.#build(objectId);
+  }
+
+  /** Builds a lazy object at its first use (no change is emitted: nothing changed). */
+  #build(objectId: number): ObjectEnabler | undefined {
+    const lazy = this.#lazyOf(objectId);
+    if (lazy === undefined) return undefined;
+    const enabler = lazy.build(objectId);
+    if (enabler.model.id !== objectId) {
+      throw new InvalidValueError(
+        `the lazy object ${objectId} was built as object ${enabler.model.id}`,
+      );
+    }
+    this.#settle(objectId);
+    this.#attach(enabler);
+    return enabler;
+  }
+
+  #attach(enabler: ObjectEnabler): void {
+    const id = enabler.model.id;
+    this.#unsubscribe ??= new Map();
+    const unsubscribe = this.#unsubscribe;
+    unsubscribe.get(id)?.();
+    this.#enablers.set(id, enabler);
+    unsubscribe.set(
+      id,
+      enabler.onChange((instanceId, resourceIds) => {
+        const base = LwM2mPath.of(id, instanceId);
+        this.#emit(resourceIds === undefined ? [base] : resourceIds.map((rid) => base.child(rid)));
+      }),
+    );
   }
 
   #emit(paths: readonly LwM2mPath[]): void {

@@ -182,11 +182,55 @@ export function registerQuery(
 
 const NOOP = (): void => {};
 
+/**
+ * Why a session ends: `deregister()` or `close()`. One shared reason (the default one of
+ * `AbortController` is a new DOMException with its stack, which a fleet closing pays per device).
+ */
+const SESSION_ENDED = new Error('the registration session ended');
+
+/**
+ * A registration session, ended by `deregister()` or `close()` (or a new session): the request
+ * or wait in progress then aborts. The `AbortController` a request or wait takes is made for it
+ * and dropped after it, so a registered client holds none and ending its session is a flag.
+ */
+class Session {
+  #aborted = false;
+  #reason: unknown;
+  #current: AbortController | undefined;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#current?.abort(reason);
+  }
+
+  /** Runs `op` with a signal that aborts when the session ends (operations run one at a time). */
+  async run<T>(op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    if (this.#aborted) controller.abort(this.#reason);
+    this.#current = controller;
+    try {
+      return await op(controller.signal);
+    } finally {
+      if (this.#current === controller) this.#current = undefined;
+    }
+  }
+}
+
 export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
   private readonly options: RegistrationEngineOptions;
   private stateValue: RegistrationState = 'idle';
   private current: Registration | undefined;
-  private session: AbortController | undefined;
+  private session: Session | undefined;
   private starting: Promise<Registration> | undefined;
   /** Operations run one after the other on this chain (it never rejects). */
   private chain: Promise<void> = Promise.resolve();
@@ -241,7 +285,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
     if (this.current === undefined || this.session === undefined) {
       return Promise.reject(new NotRegisteredError('not registered: nothing to update'));
     }
-    const signal = this.session.signal;
+    const signal = this.session;
     if (options.objectLinks) this.forceObjectLinks = true;
     return this.enqueue(() => this.updateOrRecover(signal));
   }
@@ -258,7 +302,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
     if (!options.ifChanged) this.updateForced = true;
     if (this.updateQueued) return;
     this.updateQueued = true;
-    const signal = this.session.signal;
+    const signal = this.session;
     this.enqueue(async () => {
       this.updateQueued = false;
       const forced = this.updateForced;
@@ -305,16 +349,16 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
 
   // ---------------------------------------------------------------------------------------------
 
-  private newSession(): AbortSignal {
-    this.session?.abort();
-    this.session = new AbortController();
-    return this.session.signal;
+  private newSession(): Session {
+    this.session?.abort(SESSION_ENDED);
+    this.session = new Session();
+    return this.session;
   }
 
   private endSession(): void {
     clearTimeout(this.updateTimer);
     this.updateTimer = undefined;
-    this.session?.abort();
+    this.session?.abort(SESSION_ENDED);
     this.session = undefined;
     this.updateQueued = false;
     this.updateForced = false;
@@ -326,15 +370,17 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
     return p;
   }
 
-  private request(req: OutgoingRequest, signal: AbortSignal): Promise<IncomingResponse> {
-    return this.options.send({
-      ...req,
-      signal,
-      timeout: this.options.requestTimeout ?? 30_000,
-    });
+  private request(req: OutgoingRequest, session: Session): Promise<IncomingResponse> {
+    return session.run((signal) =>
+      this.options.send({
+        ...req,
+        signal,
+        timeout: this.options.requestTimeout ?? 30_000,
+      }),
+    );
   }
 
-  private aborted(signal: AbortSignal): RegistrationAbortedError {
+  private aborted(signal: Session): RegistrationAbortedError {
     return new RegistrationAbortedError(
       this.stateValue === 'closed' ? 'the client was closed' : 'registration stopped',
       { cause: signal.reason },
@@ -353,7 +399,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
         });
   }
 
-  private async registerLoop(signal: AbortSignal): Promise<Registration> {
+  private async registerLoop(signal: Session): Promise<Registration> {
     if (signal.aborted) throw this.aborted(signal);
     this.stateValue = 'registering';
     this.current = undefined;
@@ -361,9 +407,9 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
     const first = await this.options.params();
     const backoff = new Backoff(first.retryPolicy, this.options.random);
     let version = this.options.version;
-    for (;;) {
+    for (let round = 0; ; round++) {
       if (signal.aborted) throw this.aborted(signal);
-      const params = await this.options.params();
+      const params = round === 0 ? first : await this.options.params();
       const links = await this.options.objectLinks(version);
       let res: IncomingResponse | undefined;
       let error: Error | undefined;
@@ -421,7 +467,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
       }
       this.emit('retry', { operation: 'register', attempt, sequence, delay, error: failed });
       try {
-        await sleep(delay, undefined, { signal });
+        await signal.run((abort) => sleep(delay, undefined, { signal: abort }));
       } catch {
         throw this.aborted(signal);
       }
@@ -433,7 +479,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
     version: LwM2mVersion,
     params: RegistrationParams,
     links: string,
-    signal: AbortSignal,
+    signal: Session,
   ): Registration {
     const reg: Registration = Object.freeze({
       location: `/${locationPath.join('/')}`,
@@ -451,7 +497,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
     return reg;
   }
 
-  private scheduleUpdate(lifetime: number, signal: AbortSignal): void {
+  private scheduleUpdate(lifetime: number, signal: Session): void {
     clearTimeout(this.updateTimer);
     this.updateTimer = undefined;
     const delay = updateDelay(lifetime, this.options.updateMargin);
@@ -463,7 +509,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
   }
 
   /** One Update; on failure, registers again (4.04 at once, anything else with back-off). */
-  private async updateOrRecover(signal: AbortSignal, ifChanged = false): Promise<Registration> {
+  private async updateOrRecover(signal: Session, ifChanged = false): Promise<Registration> {
     const reg = this.current;
     if (signal.aborted) throw this.aborted(signal);
     if (reg === undefined) throw new NotRegisteredError('not registered: nothing to update');
@@ -483,7 +529,7 @@ export class RegistrationEngine extends EventEmitter<RegistrationEvents> {
 
   private async sendUpdate(
     reg: Registration,
-    signal: AbortSignal,
+    signal: Session,
     ifChanged: boolean,
   ): Promise<Registration> {
     const params = await this.options.params();

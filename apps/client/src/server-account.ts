@@ -160,6 +160,29 @@ export async function readServerSettings(
   );
 }
 
+/**
+ * What `readServerSettings` gives for a Server instance as `serverObject` makes it from
+ * `{ shortServerId, lifetime, binding }` (instance 0, nothing else set), without building and
+ * reading the object: a client whose Server object is still unbuilt (nothing changed it) uses
+ * this.
+ */
+export function initialServerSettings(
+  shortServerId: number,
+  defaults: { lifetime: number; binding: string; retryPolicy?: RetryPolicy },
+): ServerSettings {
+  return {
+    shortServerId,
+    serverInstanceId: 0,
+    lifetime: defaults.lifetime,
+    binding: defaults.binding,
+    retryPolicy: { ...(defaults.retryPolicy ?? DEFAULT_RETRY_POLICY) },
+    muteSend: false,
+    bootstrapOnRegistrationFailure: true,
+    defaultMinPeriod: undefined,
+    defaultMaxPeriod: undefined,
+  };
+}
+
 /** The Security object instance of the server with `shortServerId` (not the bootstrap account). */
 export async function readSecuritySettings(
   tree: AccountTree,

@@ -25,8 +25,22 @@ export interface ServerUri {
   readonly port: number;
 }
 
-/** Parses `coap://127.0.0.1:5683`, `coaps://[::1]`, `coap://lwm2m.example.com`. */
+/**
+ * Parses `coap://127.0.0.1:5683`, `coaps://[::1]`, `coap://lwm2m.example.com`. Results are
+ * remembered (a fleet's devices share one URI, and URL parsing takes microseconds).
+ */
 export function parseServerUri(uri: string): ServerUri {
+  let parsed = parsedUris.get(uri);
+  if (parsed === undefined) {
+    parsed = Object.freeze(parse(uri));
+    if (parsedUris.size >= 256) parsedUris.clear();
+    parsedUris.set(uri, parsed);
+  }
+  return parsed;
+}
+const parsedUris = new Map<string, ServerUri>();
+
+function parse(uri: string): ServerUri {
   let url: URL;
   try {
     url = new URL(uri);
@@ -88,6 +102,10 @@ export class Transport {
   /** The datagram socket the endpoint reads and writes (a `DtlsClientSocket` for coaps://). */
   readonly socket: dgram.Socket;
   private closing: Promise<void> | undefined;
+  /** The socket emitted `close` (the endpoint closes it; closing it again throws). */
+  private socketClosed = false;
+  private bound = false;
+  private readonly local: TransportOptions['local'];
 
   constructor(options: TransportOptions) {
     const uri = parseServerUri(options.uri);
@@ -123,6 +141,10 @@ export class Transport {
       ...(options.logger !== undefined && { logger: options.logger }),
     });
     this.server = { address: uri.host, port: uri.port };
+    this.local = options.local;
+    this.socket.once('close', () => {
+      this.socketClosed = true;
+    });
   }
 
   get secure(): boolean {
@@ -130,7 +152,20 @@ export class Transport {
   }
 
   /** Binds the socket (once). */
-  open(): Promise<{ address: string; port: number }> {
+  async open(): Promise<{ address: string; port: number }> {
+    if (!this.secure && !this.bound) {
+      // A plain UDP socket is bound here, and the endpoint takes it bound: it would otherwise
+      // find out whether it is by catching the exception `address()` throws, a cost per device.
+      const local = this.local;
+      await new Promise<void>((resolve, reject) => {
+        this.socket.once('error', reject);
+        this.socket.bind(local?.port ?? 0, local?.address, () => {
+          this.socket.off('error', reject);
+          resolve();
+        });
+      });
+      this.bound = true;
+    }
     return this.endpoint.listen();
   }
 
@@ -148,6 +183,7 @@ export class Transport {
 
   private async shutdown(): Promise<void> {
     await this.endpoint.close();
+    if (this.socketClosed) return;
     // An endpoint that never listened does not own a bound socket; close it here then.
     await new Promise<void>((resolve) => {
       try {

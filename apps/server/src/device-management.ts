@@ -8,6 +8,7 @@ import {
   encodeSenmlCborPaths,
   encodeSenmlJsonPaths,
   formatName,
+  type LwM2mVersion,
   type ModelProvider,
   type TimedValue,
 } from '@lwm2m-ts/codecs';
@@ -80,17 +81,7 @@ async function negotiate(
   explicit: number | undefined,
   attempt: (format: number) => Promise<IncomingResponse>,
 ): Promise<{ res: IncomingResponse; format: number }> {
-  const reg = t.registration;
-  const candidates =
-    explicit !== undefined
-      ? [explicit]
-      : formatCandidates({
-          version: reg.lwm2mVersion,
-          level: path.level,
-          kind,
-          advertised: reg.supportedFormats,
-          rejected: t.rejected,
-        });
+  const candidates = explicit !== undefined ? [explicit] : candidatesFor(t, path.level, kind);
   let last: IncomingResponse | undefined;
   let lastError: unknown;
   for (const format of candidates) {
@@ -115,6 +106,51 @@ async function negotiate(
   if (last !== undefined) return { res: last, format: candidates.at(-1)! };
   throw lastError ?? new NotAcceptableError(`no content format left to try for ${path}`);
 }
+
+/**
+ * `formatCandidates` for a target, remembered per registration (by its list of advertised
+ * formats) while the client has refused no format: every read of a resource asks the same.
+ */
+function candidatesFor(t: Target, level: LwM2mPath['level'], kind: PayloadKind): readonly number[] {
+  const reg = t.registration;
+  const rejected = t.rejected;
+  if (rejected.size > 0) {
+    return formatCandidates({
+      version: reg.lwm2mVersion,
+      level,
+      kind,
+      advertised: reg.supportedFormats,
+      rejected,
+    });
+  }
+  const owner = reg.supportedFormats ?? NOT_ADVERTISED;
+  let slots = candidateCache.get(owner);
+  if (slots === undefined) {
+    slots = [];
+    candidateCache.set(owner, slots);
+  }
+  // The candidates depend on the version, on the kind and (for a node) on whether the level
+  // holds a single value.
+  const single = kind === 'node' && (level === 'resource' || level === 'resourceInstance');
+  const slot = VERSION_SLOT[reg.lwm2mVersion] * 3 + (kind === 'composite' ? 2 : single ? 1 : 0);
+  let list = slots[slot];
+  if (list === undefined) {
+    list = Object.freeze(
+      formatCandidates({
+        version: reg.lwm2mVersion,
+        level,
+        kind,
+        advertised: reg.supportedFormats,
+      }),
+    );
+    slots[slot] = list;
+  }
+  return list;
+}
+
+const NOT_ADVERTISED: readonly number[] = Object.freeze([]);
+const VERSION_SLOT: Readonly<Record<LwM2mVersion, number>> = { '1.0': 0, '1.1': 1, '1.2': 2 };
+const candidateCache = new WeakMap<readonly number[], (readonly number[] | undefined)[]>();
 
 function decodeNodeResponse(t: Typing, path: LwM2mPath, res: IncomingResponse, asked: number) {
   const format = res.contentFormat ?? asked;

@@ -416,6 +416,43 @@ describe('parseUpdateRequest', () => {
   });
 });
 
+describe('object lists shared between requests', () => {
+  const payload = '</>;rt="oma.lwm2m";ct="60 112",</1/0>,</3>;ver=1.1,</3/0>,</5>';
+
+  it('gives requests with the same payload one frozen list, equal to a fresh parse', () => {
+    const share = { shareObjectLinks: true };
+    const a = parseRegisterRequest(['ep=a'], bytes(payload), 40, share);
+    const b = parseRegisterRequest(['ep=b'], bytes(payload), 40, share);
+    const fresh = parseRegisterRequest(['ep=c'], bytes(payload), 40);
+    expect(b.objectLinks).toBe(a.objectLinks);
+    expect(b.supportedFormats).toBe(a.supportedFormats);
+    expect(a.objectLinks).toEqual(fresh.objectLinks);
+    expect(a.supportedFormats).toEqual(fresh.supportedFormats);
+    expect(Object.isFrozen(a.objectLinks) && Object.isFrozen(a.objectLinks[0])).toBe(true);
+    // Without the option every request gets its own list.
+    expect(parseRegisterRequest(['ep=c'], bytes(payload), 40).objectLinks).not.toBe(
+      fresh.objectLinks,
+    );
+    expect(Object.isFrozen(fresh.objectLinks)).toBe(false);
+    const update = parseUpdateRequest([], bytes(payload), 40, '1.1', share);
+    expect(update.objectLinks).toBe(a.objectLinks);
+  });
+
+  it('refuses a bad payload every time, shared or not', () => {
+    for (let i = 0; i < 2; i++) {
+      expect(() =>
+        parseRegisterRequest(['ep=a'], bytes('</3/x>'), 40, { shareObjectLinks: true }),
+      ).toThrow(InvalidValueError);
+      expect(() =>
+        parseRegisterRequest(['ep=a'], bytes('</03/0>'), 40, { shareObjectLinks: true }),
+      ).toThrow(/not a canonical decimal id/);
+      expect(() =>
+        parseRegisterRequest(['ep=a'], bytes('</3/65536>'), 40, { shareObjectLinks: true }),
+      ).toThrow(/above 65535/);
+    }
+  });
+});
+
 describe('untrusted input', () => {
   /** Runs `run`; true when it returned, false when it threw an LwM2mError; rethrows anything else. */
   const isLwM2mError = (run: () => unknown): boolean => {

@@ -186,10 +186,26 @@ function queueFlag(op: Operation, params: Map<string, string | undefined>): bool
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Options of `parseRegisterRequest` and `parseUpdateRequest`. */
+export interface ParseOptions {
+  /**
+   * The object list (`objectLinks`, `supportedFormats`) may be a frozen one shared with other
+   * requests that carried the same payload: devices alike send the same list, and the server
+   * then parses it once and holds it once. Default false (a fresh list each time).
+   */
+  readonly shareObjectLinks?: boolean;
+}
+
+/** Object lists parsed lately, by payload text (frozen: shared by the registrations). */
+const sharedLists = new Map<string, ObjectLinks>();
+/** Payloads longer than this are parsed every time (not kept). */
+const MAX_SHARED_TEXT = 4096;
+
 function parsePayload(
   op: Operation,
   payload: Uint8Array,
   contentFormat: number | undefined,
+  share = false,
 ): ObjectLinks | undefined {
   // Without a payload a Content-Format option describes nothing, so it is not checked.
   if (payload.length === 0) return undefined;
@@ -204,7 +220,21 @@ function parsePayload(
   } catch (err) {
     throw new InvalidValueError(`${op} payload is not valid UTF-8`, { cause: err });
   }
-  return parseObjectLinks(text);
+  if (!share || text.length > MAX_SHARED_TEXT) return parseObjectLinks(text);
+  let links = sharedLists.get(text);
+  if (links === undefined) {
+    links = freezeLinks(parseObjectLinks(text));
+    if (sharedLists.size >= 256) sharedLists.clear();
+    sharedLists.set(text, links);
+  }
+  return links;
+}
+
+function freezeLinks(links: ObjectLinks): ObjectLinks {
+  for (const l of links.objectLinks) Object.freeze(l);
+  Object.freeze(links.objectLinks);
+  if (links.supportedFormats !== undefined) Object.freeze(links.supportedFormats);
+  return Object.freeze(links);
 }
 
 /**
@@ -216,6 +246,7 @@ export function parseRegisterRequest(
   query: readonly string[],
   payload: Uint8Array,
   contentFormat: number | undefined,
+  options: ParseOptions = {},
 ): RegisterParams {
   const op = 'Register';
   const params = parseQuery(op, query);
@@ -248,7 +279,10 @@ export function parseRegisterRequest(
     if (!REGISTER_PARAMETERS.has(name)) extras.push([name, value ?? '']);
   }
 
-  const links = parsePayload(op, payload, contentFormat) ?? { rootPath: '/', objectLinks: [] };
+  const links = parsePayload(op, payload, contentFormat, options.shareObjectLinks) ?? {
+    rootPath: '/',
+    objectLinks: [],
+  };
   return {
     endpoint,
     lifetime: lt === undefined ? DEFAULT_LIFETIME : parseLifetime(op, lt),
@@ -281,6 +315,7 @@ export function parseUpdateRequest(
   payload: Uint8Array,
   contentFormat: number | undefined,
   registeredVersion?: LwM2mVersion,
+  options: ParseOptions = {},
 ): UpdateParams {
   const op = 'Update';
   const params = parseQuery(op, query);
@@ -291,7 +326,7 @@ export function parseUpdateRequest(
   let queueMode: boolean | undefined;
   if (queueFlag(op, params) || binding?.includes('Q')) queueMode = true;
   else if (binding !== undefined && registeredVersion === '1.0') queueMode = false;
-  const links = parsePayload(op, payload, contentFormat);
+  const links = parsePayload(op, payload, contentFormat, options.shareObjectLinks);
   return {
     ...(lt !== undefined && { lifetime: parseLifetime(op, lt) }),
     ...(binding !== undefined && { binding }),
@@ -299,6 +334,19 @@ export function parseUpdateRequest(
     ...(sms !== undefined && { smsNumber: parseSms(op, sms) }),
     ...links,
   };
+}
+
+/** A canonical LwM2M id (`0`, `3`, `65535`; not `03` or `65536`), else undefined. */
+function idOf(segment: string): number | undefined {
+  const n = segment.length;
+  if (n === 0 || n > 5) return undefined;
+  for (let i = 0; i < n; i++) {
+    const c = segment.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
+  if (n > 1 && segment.charCodeAt(0) === 0x30) return undefined;
+  const id = Number(segment);
+  return id <= 65535 ? id : undefined;
 }
 
 function isRootLink(l: Link): boolean {
@@ -413,14 +461,22 @@ export function parseObjectLinks(text: string): ObjectLinks {
     if (relative === '') continue;
     const segments = relative.split('/');
     if (!DIGITS.test(segments[0]!)) continue;
-    let path: LwM2mPath;
-    try {
-      path = LwM2mPath.parse(`/${segments.slice(0, 2).join('/')}`);
-    } catch (err) {
-      throw new InvalidValueError(
-        `object link <${uri}>: ${err instanceof LwM2mError ? err.message : String(err)}`,
-        { cause: err },
-      );
+    // Canonical ids (what LwM2mPath accepts) are read at once; anything else goes through
+    // LwM2mPath, which says what is wrong.
+    let objectId = idOf(segments[0]!);
+    let instanceId = segments.length > 1 ? idOf(segments[1]!) : undefined;
+    if (objectId === undefined || (segments.length > 1 && instanceId === undefined)) {
+      let path: LwM2mPath;
+      try {
+        path = LwM2mPath.parse(`/${segments.slice(0, 2).join('/')}`);
+      } catch (err) {
+        throw new InvalidValueError(
+          `object link <${uri}>: ${err instanceof LwM2mError ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
+      objectId = path.objectId;
+      instanceId = path.instanceId;
     }
     if (segments.length > 2) {
       if (segments.includes('')) {
@@ -430,8 +486,8 @@ export function parseObjectLinks(text: string): ObjectLinks {
     }
     const version = versionOf(l);
     objectLinks.push({
-      objectId: path.objectId!,
-      ...(path.instanceId !== undefined && { instanceId: path.instanceId }),
+      objectId: objectId!,
+      ...(instanceId !== undefined && { instanceId }),
       ...(version !== undefined && { version }),
     });
   }

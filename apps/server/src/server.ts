@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   boundAddresses,
@@ -14,6 +14,7 @@ import type {
   CoapRequest,
   CoapResponse,
   IncomingResponse,
+  OutgoingRequest,
   Peer,
 } from '@lwm2m-ts/coap';
 import {
@@ -130,15 +131,41 @@ interface ActiveObservation {
  * per registration).
  */
 class ClientRuntime {
+  #reg: Registration;
   #models: ModelProvider | undefined;
   #rejected: Set<number> | undefined;
   #observations: Map<string, ActiveObservation> | undefined;
+  /** Where requests go and the root path's segments, for `#reg` (made at the first request). */
+  #peer: Peer | undefined;
+  #root: readonly string[] | undefined;
 
   constructor(
-    public reg: Registration,
+    reg: Registration,
     readonly queue: RequestQueue | undefined,
     private readonly registry: ObjectRegistry,
-  ) {}
+  ) {
+    this.#reg = reg;
+  }
+
+  get reg(): Registration {
+    return this.#reg;
+  }
+
+  set reg(reg: Registration) {
+    this.#reg = reg;
+    this.#peer = undefined;
+    this.#root = undefined;
+  }
+
+  get peer(): Peer {
+    this.#peer ??= { address: this.#reg.address, port: this.#reg.port };
+    return this.#peer;
+  }
+
+  get root(): readonly string[] {
+    this.#root ??= dm.rootSegments(this.#reg);
+    return this.#root;
+  }
 
   get models(): ModelProvider {
     this.#models ??= modelsForRegistration(this.registry, this.reg);
@@ -162,6 +189,69 @@ class ClientRuntime {
   }
 }
 
+/** One device-management call's way to its client: requests within the call's time limit. */
+class RequestTarget implements dm.Target {
+  readonly registration: Registration;
+  readonly #rt: ClientRuntime;
+  readonly #endpoint: CoapEndpoint;
+  readonly #deadline: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #counters: { requestsSent: number };
+
+  constructor(
+    rt: ClientRuntime,
+    endpoint: CoapEndpoint,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    counters: { requestsSent: number },
+  ) {
+    this.registration = rt.reg;
+    this.#rt = rt;
+    this.#endpoint = endpoint;
+    this.#deadline = deadline;
+    this.#signal = signal;
+    this.#counters = counters;
+  }
+
+  get models(): ModelProvider {
+    return this.#rt.models;
+  }
+
+  get rejected(): Set<number> {
+    return this.#rt.rejected;
+  }
+
+  request(req: dm.TargetRequest): Promise<IncomingResponse> {
+    return this.#endpoint.request(this.#rt.peer, this.#outgoing(req));
+  }
+
+  observe(req: dm.TargetRequest): Promise<ClientObservation> {
+    return this.#endpoint.observe(this.#rt.peer, this.#outgoing(req));
+  }
+
+  #outgoing(req: dm.TargetRequest): OutgoingRequest {
+    this.#counters.requestsSent++;
+    const root = this.#rt.root;
+    const ids = req.path.ids;
+    const path: string[] = [...root];
+    for (const id of ids) path.push(String(id));
+    // Field by field (a spread of the many shapes requests come in is slower); `satisfies`
+    // keeps the list complete.
+    return {
+      method: req.method,
+      path,
+      query: req.query,
+      payload: req.payload,
+      contentFormat: req.contentFormat,
+      accept: req.accept,
+      confirmable: req.confirmable,
+      options: req.options,
+      timeout: Math.max(1, this.#deadline - Date.now()),
+      signal: this.#signal,
+    } satisfies Record<keyof OutgoingRequest, unknown>;
+  }
+}
+
 export interface ServerStats {
   readonly registrations: number;
   readonly registrationRequests: number;
@@ -178,6 +268,8 @@ export interface ServerStats {
 }
 
 const DEFAULT_LIFETIME_CEILING = 0x7fff_ffff; // setTimeout's limit, in ms
+/** Registrations that sent the same object list share it (parsed once, held once). */
+const SHARE_LINKS = Object.freeze({ shareObjectLinks: true });
 /** When expiry failed (a shared store unreachable), how soon it is tried again. */
 const EXPIRY_RETRY_MS = 1000;
 
@@ -418,7 +510,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   // Device management (Core TS 1.2 §6.3, §6.4)
 
   async read(endpoint: string, path: string, opts: RequestOptions = {}): Promise<ReadResponse> {
-    const p = LwM2mPath.parse(path);
+    const p = parsePath(path);
     return this.#withClient(endpoint, opts, (t) => dm.read(t, p, opts.format));
   }
 
@@ -428,7 +520,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     content: LwM2mNode,
     opts: RequestOptions & { readonly mode?: WriteMode } = {},
   ): Promise<EmptyResponse> {
-    const p = LwM2mPath.parse(path);
+    const p = parsePath(path);
     if (p.level === 'root' || p.level === 'object') {
       throw new MethodNotAllowedError(`Write targets an instance or a resource, not ${p}`);
     }
@@ -443,7 +535,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     attributes: AttributeUpdate,
     opts: RequestOptions = {},
   ): Promise<EmptyResponse> {
-    const p = LwM2mPath.parse(path);
+    const p = parsePath(path);
     return this.#withClient(endpoint, opts, (t) => dm.writeAttributes(t, p, attributes));
   }
 
@@ -452,7 +544,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     path: string,
     opts: RequestOptions = {},
   ): Promise<DiscoverResponse> {
-    const p = LwM2mPath.parse(path);
+    const p = parsePath(path);
     return this.#withClient(endpoint, opts, (t) => dm.discover(t, p));
   }
 
@@ -462,7 +554,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     args?: string,
     opts: RequestOptions = {},
   ): Promise<EmptyResponse> {
-    const p = LwM2mPath.parse(path);
+    const p = parsePath(path);
     if (p.level !== 'resource') {
       throw new MethodNotAllowedError(`Execute targets a resource, not ${p}`);
     }
@@ -483,7 +575,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   }
 
   async delete(endpoint: string, path: string, opts: RequestOptions = {}): Promise<EmptyResponse> {
-    const p = LwM2mPath.parse(path);
+    const p = parsePath(path);
     if (p.level !== 'instance' && p.level !== 'object') {
       // Core TS 1.2 §6.4.6: Delete targets object instances (the object level is 1.2's
       // Bootstrap-Delete only; clients answer 4.05).
@@ -522,7 +614,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     path: string,
     opts: RequestOptions = {},
   ): Promise<ObserveResponse> {
-    const p = LwM2mPath.parse(path);
+    const p = parsePath(path);
     return this.#withClient(endpoint, opts, async (t, rt) => {
       const started = await dm.observe(t, [p], false, opts.format);
       if (!('observation' in started)) return started;
@@ -722,24 +814,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     if (endpoint === undefined) {
       throw new ServiceUnavailableError(`the ${reg.transport} transport is not running`);
     }
-    const peer: Peer = { address: reg.address, port: reg.port };
-    const root = dm.rootSegments(reg);
-    const outgoing = (req: dm.TargetRequest) => {
-      this.#counters.requestsSent++;
-      return {
-        ...req,
-        path: [...root, ...req.path.ids.map(String)],
-        timeout: Math.max(1, deadline - Date.now()),
-        ...(signal && { signal }),
-      };
-    };
-    return {
-      registration: reg,
-      models: rt.models,
-      rejected: rt.rejected,
-      request: (req) => endpoint.request(peer, outgoing(req)),
-      observe: (req) => endpoint.observe(peer, outgoing(req)),
-    };
+    return new RequestTarget(rt, endpoint, deadline, signal, this.#counters);
   }
 
   #runtime(reg: Registration): ClientRuntime {
@@ -778,7 +853,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       return rt;
     }
     if (needsNewRuntime(cur, reg)) {
-      this.#dropRuntime(rt, new ServiceUnavailableError('the registration changed'));
+      this.#dropRuntime(rt, () => new ServiceUnavailableError('the registration changed'));
       return this.#runtime(reg);
     }
     const before = peerKey(cur.transport, cur);
@@ -794,7 +869,10 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       released: (id) => {
         const rt = this.#runtimes.get(id);
         if (rt === undefined) return;
-        this.#dropRuntime(rt, new UnknownClientError(`${rt.reg.endpoint} is no longer registered`));
+        this.#dropRuntime(
+          rt,
+          () => new UnknownClientError(`${rt.reg.endpoint} is no longer registered`),
+        );
       },
       heard: (reg, updated) => {
         this.#scheduleExpiry(reg.expiresAt);
@@ -874,11 +952,11 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
 
   async #register(req: CoapRequest, transport: Transport): Promise<CoapResponse> {
     this.#counters.registrationRequests++;
-    const params = parseRegisterRequest(req.query, req.payload, req.contentFormat);
+    const params = parseRegisterRequest(req.query, req.payload, req.contentFormat, SHARE_LINKS);
     await this.#authorize(params.endpoint, transport, req.peer.identity);
     const now = Date.now();
     const reg: Registration = {
-      id: randomBytes(6).toString('base64url'),
+      id: registrationId(),
       ...params,
       address: req.peer.address,
       port: req.peer.port,
@@ -908,6 +986,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       req.payload,
       req.contentFormat,
       current.lwm2mVersion,
+      SHARE_LINKS,
     );
     const now = Date.now();
     const result = await this.registrations.update(id, (cur) => {
@@ -929,7 +1008,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     let rt = this.#runtimes.get(id);
     if (rt !== undefined && needsNewRuntime(before, after)) {
       // Queue mode or object versions changed: start afresh (queued requests fail).
-      this.#dropRuntime(rt, new ServiceUnavailableError('the registration changed'));
+      this.#dropRuntime(rt, () => new ServiceUnavailableError('the registration changed'));
       rt = undefined;
     }
     if (rt !== undefined) {
@@ -978,17 +1057,21 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   async #ended(reg: Registration, reason: DeregistrationReason): Promise<void> {
     const rt = this.#runtimes.get(reg.id);
     if (rt !== undefined) {
-      this.#dropRuntime(rt, new UnknownClientError(`${reg.endpoint} is no longer registered`));
+      this.#dropRuntime(
+        rt,
+        () => new UnknownClientError(`${reg.endpoint} is no longer registered`),
+      );
     }
     await this.observations.removeByRegistration(reg.id);
     this.emit('deregistered', { registration: reg, reason });
   }
 
-  #dropRuntime(rt: ClientRuntime, error: Error): void {
+  /** `error` (made only when requests wait) fails the requests queued for the client. */
+  #dropRuntime(rt: ClientRuntime, error: () => Error): void {
     this.#runtimes.delete(rt.reg.id);
     const key = peerKey(rt.reg.transport, rt.reg);
     if (this.#byPeer.get(key) === rt.reg.id) this.#byPeer.delete(key);
-    rt.queue?.close(error);
+    rt.queue?.close(error());
     // Reactive: the client learns with RST at its next notification (RFC 7641 §3.6), no traffic now.
     const active = rt.activeObservations;
     if (active !== undefined) {
@@ -1061,6 +1144,21 @@ async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Random bytes for registration ids: one 4 KB draw serves 682 registrations. */
+const idPool = Buffer.allocUnsafe(4092);
+let idPoolAt = idPool.length;
+
+/** 6 random bytes in base64url (8 characters). */
+function registrationId(): string {
+  if (idPoolAt + 6 > idPool.length) {
+    randomFillSync(idPool);
+    idPoolAt = 0;
+  }
+  const id = idPool.toString('base64url', idPoolAt, idPoolAt + 6);
+  idPoolAt += 6;
+  return id;
+}
+
 function peerKey(transport: Transport, peer: { address: string; port: number }): string {
   return `${transport}|${peer.address}|${peer.port}`;
 }
@@ -1092,7 +1190,21 @@ function needsNewRuntime(before: Registration, after: Registration): boolean {
 function parsePaths(paths: readonly string[]): LwM2mPath[] {
   if (paths.length === 0)
     throw new InvalidValueError('a composite operation needs at least one path');
-  return paths.map((p) => LwM2mPath.parse(p));
+  return paths.map((p) => parsePath(p));
+}
+
+/** Paths parsed lately: an application reads the same few paths over and over. */
+const parsedPaths = new Map<string, LwM2mPath>();
+
+/** `LwM2mPath.parse`, remembered (paths are immutable). */
+function parsePath(text: string): LwM2mPath {
+  let path = parsedPaths.get(text);
+  if (path === undefined) {
+    path = LwM2mPath.parse(text);
+    if (parsedPaths.size >= 1024) parsedPaths.clear();
+    parsedPaths.set(text, path);
+  }
+  return path;
 }
 
 function requireComposite(reg: Registration): void {

@@ -238,6 +238,14 @@ export function nodeFromValues(path: LwM2mPath, values: readonly PathValue[]): L
       throw new InvalidValueError(`${v.path} is not a resource path under ${path}`);
     }
   }
+  const only = values.length === 1 ? values[0]! : undefined;
+  if (only !== undefined && only.path.ids.length === path.ids.length) {
+    // One value at the path itself (a Read of one resource): what the grouping below gives.
+    const { type, value } = only.value;
+    return path.isResource()
+      ? singleResource(path.resourceId!, type, value as never)
+      : resourceInstance(path.resourceInstanceId!, type, value as never);
+  }
   // objectId → instanceId → resourceId → (value | Map<resourceInstanceId, value>)
   type Res = { single?: TypedValue; multi?: Map<number, TypedValue> };
   const tree = new Map<number, Map<number, Map<number, Res>>>();

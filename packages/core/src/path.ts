@@ -99,16 +99,18 @@ export class LwM2mPath {
 
   /** True when `other` lies strictly below this path (`/3` is an ancestor of `/3/0/1`). */
   isAncestorOf(other: LwM2mPath): boolean {
-    return other.ids.length > this.ids.length && this.ids.every((id, i) => other.ids[i] === id);
+    return other.ids.length > this.ids.length && startsWith(other.ids, this.ids);
   }
 
   /** True when `other` equals this path or lies below it. */
   contains(other: LwM2mPath): boolean {
-    return this.equals(other) || this.isAncestorOf(other);
+    return other.ids.length >= this.ids.length && startsWith(other.ids, this.ids);
   }
 
   equals(other: LwM2mPath): boolean {
-    return this.ids.length === other.ids.length && this.ids.every((id, i) => other.ids[i] === id);
+    return (
+      other === this || (this.ids.length === other.ids.length && startsWith(other.ids, this.ids))
+    );
   }
 
   /** Orders paths depth-first by id (`/3` < `/3/0` < `/3/0/1` < `/3/1` < `/4`): sort callback. */
@@ -132,6 +134,12 @@ export class LwM2mPath {
   toJSON(): string {
     return this.toString();
   }
+}
+
+/** `ids` begins with `prefix`. */
+function startsWith(ids: readonly number[], prefix: readonly number[]): boolean {
+  for (let i = 0; i < prefix.length; i++) if (ids[i] !== prefix[i]) return false;
+  return true;
 }
 
 export function isValidId(id: unknown): id is number {
