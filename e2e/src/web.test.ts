@@ -200,12 +200,69 @@ describe.skipIf(!CHROMIUM)('the web page in Chromium', () => {
       .locator('[data-path="/3/0"] .instance-head')
       .getByText(/^Discovered \d+ links/)
       .waitFor();
-    await page.getByRole('checkbox', { name: 'Select /3/0/1 for a composite read' }).check();
-    await page.getByRole('checkbox', { name: 'Select /3/0/2 for a composite read' }).check();
-    await page.getByRole('button', { name: 'Read selected (2)' }).click();
-    await page.getByText(/^Read 2 values/).waitFor();
+    const select = (p: string) =>
+      page.getByRole('checkbox', { name: `Select ${p} for composite operations` }).check();
+    const panel = page.getByRole('region', { name: 'Selected resources' });
+    await select('/3/0/1');
+    await select('/3/0/2');
+    await panel.getByRole('button', { name: 'Read selected (2)' }).click();
+    await panel.getByText(/^Read 2 values/).waitFor();
     await poll(() => value('/3/0/1').textContent()).toBe('WT-100');
     await poll(() => value('/3/0/2').textContent()).toBe(EP);
+    await poll(() => panel.locator('[data-composite-path="/3/0/2"]').textContent()).toBe(EP);
+
+    // Units: the temperature is in what its instance's Sensor Units (5701) say (the model has
+    // no unit for Sensor Value).
+    await page.getByRole('button', { name: 'Read /3303/0', exact: true }).click();
+    await poll(() => value('/3303/0/5701').textContent()).toBe('Cel');
+    await poll(() => value('/3303/0/5700').textContent()).toBe('21 Cel');
+    expect(await page.locator('tr[data-path="/3303/0/5700"] .sub').textContent()).toContain('Cel');
+
+    // Composite observe of two resources: both values come live from composite notifications
+    // (the temperature's own observation stopped first).
+    await page.getByRole('button', { name: 'Stop observing /3303/0/5700', exact: true }).click();
+    await page.getByRole('button', { name: 'Observe /3303/0/5700', exact: true }).waitFor();
+    await panel.getByRole('button', { name: 'Clear selection' }).click();
+    await select('/3303/0/5700');
+    await select('/3/0/14');
+    await panel.getByRole('button', { name: 'Observe selected' }).click();
+    await panel.getByRole('button', { name: 'Stop observing selected' }).waitFor();
+    await page
+      .locator('.obs-item', { hasText: '/3/0/14, /3303/0/5700' })
+      .getByText('composite')
+      .waitFor();
+    // Above the gt=30 written before, so the temperature's attributes let it through.
+    await client.set('/3303/0/5700', 31.5);
+    await poll(() => value('/3303/0/5700').textContent()).toBe('31.5 Cel');
+    await client.set('/3/0/14', '+05:00');
+    await poll(() => value('/3/0/14').textContent()).toBe('+05:00');
+    await poll(() => panel.locator('[data-composite-path="/3/0/14"]').textContent()).toBe('+05:00');
+    await poll(() => panel.locator('[data-composite-path="/3303/0/5700"]').textContent()).toBe(
+      '31.5 Cel',
+    );
+    await page.evaluate('window.scrollTo(0, 0)');
+    await shot(page, 'device-composite-observe');
+    await panel.getByRole('button', { name: 'Stop observing selected' }).click();
+    await panel.getByRole('button', { name: 'Observe selected' }).waitFor();
+    await poll(() => page.locator('.obs-item', { hasText: 'composite' }).count()).toBe(0);
+
+    // Composite write of two writable resources, typed inputs, read back.
+    await panel.getByRole('button', { name: 'Clear selection' }).click();
+    await select('/3/0/14');
+    await select('/3/0/15');
+    await panel.getByRole('button', { name: 'Write selected…' }).click();
+    const cform = panel.getByRole('form', { name: 'Write the selected resources' });
+    await cform.getByLabel('New value of UTC Offset (/3/0/14)').fill('-03:00');
+    await cform.getByLabel('New value of Timezone (/3/0/15)').fill('America/Sao_Paulo');
+    expect(await unlabelled(page)).toEqual([]);
+    await cform.getByRole('button', { name: 'Write 2 values' }).click();
+    await cform.getByText(/^Written \(2\.04\); read back/).waitFor();
+    await poll(() => value('/3/0/14').textContent()).toBe('-03:00');
+    await poll(() => value('/3/0/15').textContent()).toBe('America/Sao_Paulo');
+    expect(await client.get('/3/0/14')).toMatchObject({ value: '-03:00' });
+    expect(await client.get('/3/0/15')).toMatchObject({ value: 'America/Sao_Paulo' });
+    await shot(page, 'device-composite-write');
+    await cform.getByRole('button', { name: 'Close' }).click();
 
     expect(await unlabelled(page)).toEqual([]);
     await page.evaluate('window.scrollTo(0, 0)');

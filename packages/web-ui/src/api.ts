@@ -46,6 +46,27 @@ export interface StatusAnswer {
   readonly location?: string;
 }
 
+/** One page of `GET /api/clients` and how many registrations match in all. */
+export interface ClientPage {
+  readonly rows: Registration[];
+  readonly total: number;
+}
+
+export interface PageQuery {
+  readonly limit: number;
+  readonly offset?: number;
+  /** Text the endpoint contains. */
+  readonly q?: string;
+  readonly sort?: string;
+  readonly descending?: boolean;
+}
+
+/** A value of a composite write. */
+export interface PathInput {
+  readonly path: string;
+  readonly value: JsonValue;
+}
+
 export type AttributeUpdate = Readonly<Record<string, number | boolean | null>>;
 
 /** A resource to Write/Create: `{ id, value }` or `{ id, values }`. */
@@ -57,6 +78,23 @@ export interface ResourceInput {
 
 export const api = {
   clients: () => call<Registration[]>('GET', '/api/clients'),
+  /** One page, searched and sorted by the server (`x-total-count` gives the total). */
+  clientPage: async (p: PageQuery): Promise<ClientPage> => {
+    let total = Number.NaN;
+    const rows = await call<Registration[]>('GET', '/api/clients', {
+      query: {
+        limit: String(p.limit),
+        offset: p.offset ? String(p.offset) : undefined,
+        q: p.q || undefined,
+        sort: p.sort,
+        order: p.descending ? 'desc' : undefined,
+      },
+      onHeaders: (h) => {
+        total = Number(h.get('x-total-count') ?? Number.NaN);
+      },
+    });
+    return { rows, total: Number.isNaN(total) ? rows.length : total };
+  },
   client: (ep: string) => call<Registration>('GET', clientUrl(ep)),
   objectSpecs: () => call<ObjectSpec[]>('GET', '/api/objectspecs'),
   read: (ep: string, path: string, o: DmOptions = {}) =>
@@ -98,6 +136,16 @@ export const api = {
   readComposite: (ep: string, paths: readonly string[], o: DmOptions = {}) =>
     call<CompositeAnswer>('POST', clientUrl(ep, '/composite'), {
       body: { operation: 'read', paths },
+      query: dmQuery(o),
+    }),
+  writeComposite: (ep: string, values: readonly PathInput[], o: DmOptions = {}) =>
+    call<StatusAnswer>('POST', clientUrl(ep, '/composite'), {
+      body: { operation: 'write', values },
+      query: dmQuery(o),
+    }),
+  observeComposite: (ep: string, paths: readonly string[], o: DmOptions = {}) =>
+    call<CompositeAnswer & { observation: Observation }>('POST', clientUrl(ep, '/composite'), {
+      body: { operation: 'observe', paths },
       query: dmQuery(o),
     }),
   security: () => call<SecurityEntry[]>('GET', '/api/security/clients'),

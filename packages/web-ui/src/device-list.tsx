@@ -1,14 +1,21 @@
-/** The device list: every registration, live, with search, sort and counts. */
+/**
+ * The device list: registrations a page at a time, live, with search, sort and counts; searched,
+ * sorted and paged by the server when the fleet is big.
+ */
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api } from './api';
 import { useAppData } from './app';
 import {
   countStates,
   type DeviceRow,
   type ListView,
+  PAGE_SIZE,
   queueStateOf,
   type SortKey,
+  serverSort,
   visibleRows,
 } from './devices';
+import { type ErrorWords, errorWords } from './errors';
 import { live } from './live';
 import { deviceHref } from './router';
 import { Link, LocalTime, TimeAgo, useNow } from './ui';
@@ -76,9 +83,52 @@ function useActivity(): Activity[] {
   return items;
 }
 
+/** "101–200 of 1,502" with Previous and Next, when there is more than a page. */
+function Pager(props: {
+  offset: number;
+  shown: number;
+  total: number;
+  go: (page: number) => void;
+  label: string;
+}) {
+  const { offset, total } = props;
+  if (total <= PAGE_SIZE) return null;
+  const page = offset / PAGE_SIZE;
+  return (
+    <nav class="pager" aria-label={props.label}>
+      <button type="button" class="small" disabled={page === 0} onClick={() => props.go(page - 1)}>
+        ‹ Previous
+      </button>
+      <span aria-live="polite">
+        {(offset + 1).toLocaleString()}–{(offset + props.shown).toLocaleString()} of{' '}
+        {total.toLocaleString()}
+      </span>
+      <button
+        type="button"
+        class="small"
+        disabled={offset + PAGE_SIZE >= total}
+        onClick={() => props.go(page + 1)}
+      >
+        Next ›
+      </button>
+    </nav>
+  );
+}
+
+interface ServerPage {
+  readonly endpoints: readonly string[];
+  readonly total: number;
+  readonly search: string;
+}
+
 export function DeviceList() {
-  const { devices, devicesError, reload } = useAppData();
+  const { devices, devicesError: loadError, reload, big, changes, track } = useAppData();
   const [view, setView] = useState<ListView>(loadView);
+  const [pageNo, setPageNo] = useState(0);
+  const [served, setServed] = useState<ServerPage | undefined>(undefined);
+  const [registered, setRegistered] = useState<number | undefined>(undefined);
+  const [search, setSearch] = useState(view.search.trim());
+  const [pageError, setPageError] = useState<ErrorWords | undefined>(undefined);
   const now = useNow(1000);
   const activity = useActivity();
 
@@ -91,13 +141,68 @@ export function DeviceList() {
     } catch {
       // storage may be off
     }
-  }, [view]);
+    // The server is asked once typing pauses.
+    const t = setTimeout(() => setSearch(view.search.trim()), big ? 300 : 0);
+    return () => clearTimeout(t);
+  }, [view, big]);
 
-  const rows = useMemo(() => (devices ? visibleRows(devices, view) : []), [devices, view]);
-  const counts = devices ? countStates(devices) : undefined;
+  // A big fleet: the server searches, sorts and cuts the page; events keep its rows current.
+  useEffect(() => {
+    if (!big) return;
+    let gone = false;
+    api
+      .clientPage({
+        limit: PAGE_SIZE,
+        offset: pageNo * PAGE_SIZE,
+        q: search,
+        sort: serverSort(view.sort),
+        descending: view.descending,
+      })
+      .then(
+        ({ rows, total }) => {
+          if (gone) return;
+          track(rows, true);
+          setServed({ endpoints: rows.map((r) => r.endpoint), total, search });
+          if (search === '') setRegistered(total);
+          // Devices left and the page is past the end: show the last one.
+          if (rows.length === 0 && pageNo > 0)
+            setPageNo(Math.max(0, Math.ceil(total / PAGE_SIZE) - 1));
+          setPageError(undefined);
+        },
+        (err) => !gone && setPageError(errorWords(err)),
+      );
+    return () => {
+      gone = true;
+    };
+  }, [big, search, view.sort, view.descending, pageNo, changes]);
 
+  const all = useMemo(
+    () => (devices && !big ? visibleRows(devices, view) : []),
+    [devices, view, big],
+  );
+  let rows: DeviceRow[];
+  let total: number;
+  if (big) {
+    rows = (served?.endpoints ?? []).flatMap((ep) => devices?.get(ep) ?? []);
+    total = served?.total ?? 0;
+  } else {
+    total = all.length;
+    rows = all.slice(pageNo * PAGE_SIZE, pageNo * PAGE_SIZE + PAGE_SIZE);
+  }
+  const offset = Math.min(pageNo, Math.max(0, Math.ceil(total / PAGE_SIZE) - 1)) * PAGE_SIZE;
+  if (!big && offset !== pageNo * PAGE_SIZE) rows = all.slice(offset, offset + PAGE_SIZE);
+  const counts = devices && !big ? countStates(devices) : undefined;
+  const devicesError = loadError ?? (big ? pageError : undefined);
+  const loaded = big ? served !== undefined : devices !== undefined;
+  const searching = view.search.trim() !== '';
+
+  const pager = { offset, shown: rows.length, total, go: setPageNo };
+  const change = (f: (v: ListView) => ListView) => {
+    setView(f);
+    setPageNo(0);
+  };
   const sortBy = (key: SortKey) =>
-    setView((v) => ({ ...v, sort: key, descending: v.sort === key ? !v.descending : false }));
+    change((v) => ({ ...v, sort: key, descending: v.sort === key ? !v.descending : false }));
 
   return (
     <section class="page" aria-labelledby="devices-title">
@@ -114,7 +219,22 @@ export function DeviceList() {
                 {counts.online} online · {counts.awake} awake · {counts.sleeping} sleeping
               </>
             )}
-            {view.search.trim() !== '' && <> · showing {rows.length}</>}
+            {searching && <> · showing {total}</>}
+          </p>
+        )}
+        {big && served && (
+          <p class="counts" aria-live="polite">
+            {registered !== undefined && (
+              <>
+                <strong>{registered.toLocaleString()}</strong> registered
+              </>
+            )}
+            {served.search && (
+              <>
+                {registered !== undefined && ' · '}
+                {served.total.toLocaleString()} match “{served.search}”
+              </>
+            )}
           </p>
         )}
       </div>
@@ -124,11 +244,11 @@ export function DeviceList() {
           <span>Search</span>
           <input
             type="search"
-            placeholder="endpoint, address, version, state…"
+            placeholder={big ? 'endpoint contains…' : 'endpoint, address, version, state…'}
             value={view.search}
             onInput={(e) => {
               const search = e.currentTarget.value;
-              setView((v) => ({ ...v, search }));
+              change((v) => ({ ...v, search }));
             }}
           />
         </label>
@@ -138,7 +258,7 @@ export function DeviceList() {
             value={view.sort}
             onChange={(e) => {
               const sort = e.currentTarget.value as SortKey;
-              setView((v) => ({ ...v, sort }));
+              change((v) => ({ ...v, sort }));
             }}
           >
             {COLUMNS.map((c) => (
@@ -154,7 +274,7 @@ export function DeviceList() {
             checked={view.descending}
             onChange={(e) => {
               const descending = e.currentTarget.checked;
-              setView((v) => ({ ...v, descending }));
+              change((v) => ({ ...v, descending }));
             }}
           />
           <span>Descending</span>
@@ -175,17 +295,18 @@ export function DeviceList() {
           </div>
         </div>
       )}
-      {devices === undefined && !devicesError && <p class="muted">Loading devices…</p>}
-      {devices !== undefined && devices.size === 0 && (
+      {!loaded && !devicesError && <p class="muted">Loading devices…</p>}
+      {loaded && total === 0 && !searching && (
         <p class="empty">
           No device is registered yet. Devices appear here as soon as they register (CoAP port 5683,
           CoAPs 5684 by default).
         </p>
       )}
-      {devices !== undefined && devices.size > 0 && rows.length === 0 && (
+      {loaded && total === 0 && searching && (
         <p class="empty">No device matches “{view.search}”.</p>
       )}
 
+      <Pager {...pager} label="Pages of the device list" />
       {rows.length > 0 && (
         <table class="devices">
           <caption class="visually-hidden">
@@ -250,6 +371,16 @@ export function DeviceList() {
             })}
           </tbody>
         </table>
+      )}
+      {rows.length > 20 && (
+        <Pager
+          {...pager}
+          go={(p) => {
+            setPageNo(p);
+            scrollTo(0, 0);
+          }}
+          label="Pages of the device list, at its end"
+        />
       )}
 
       {activity.length > 0 && (

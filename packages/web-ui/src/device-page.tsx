@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from './api';
 import { useAppData } from './app';
+import { CompositePanel } from './composite';
 import { DeviceContext, type DeviceCtx } from './device-context';
 import { StateBadge } from './device-list';
 import { AttributesDialog, CreateDialog } from './dialogs';
@@ -25,6 +26,7 @@ import {
   type Registration,
   type ResourceSpec,
   type TimedValue,
+  unitsFor,
   type ValueMap,
 } from './model';
 import { ObjectSection } from './object-tree';
@@ -140,9 +142,10 @@ function ObservationList(props: {
 function LiveData(props: {
   history: readonly HistoryItem[];
   specOf: (path: string) => ResourceSpec | undefined;
+  unitsOf: (path: string) => string | undefined;
   onClear: () => void;
 }) {
-  const { history, specOf } = props;
+  const { history, specOf, unitsOf } = props;
   const series = useMemo(() => {
     const byPath = new Map<string, Point[]>();
     // history is newest first; charts go left to right in time.
@@ -185,7 +188,7 @@ function LiveData(props: {
                 <div class="chart-title">
                   {spec?.name ?? 'Resource'} <code>{path}</code>
                 </div>
-                <Sparkline points={points} label={`${spec?.name ?? path}`} units={spec?.units} />
+                <Sparkline points={points} label={`${spec?.name ?? path}`} units={unitsOf(path)} />
               </div>
             );
           })}
@@ -194,7 +197,7 @@ function LiveData(props: {
       {history.length > 0 && (
         <ol class="history" aria-label="Values received, newest first">
           {history.slice(0, 50).map((h) => {
-            const spec = specOf(h.path);
+            const units = unitsOf(h.path);
             return (
               <li key={h.key}>
                 <time
@@ -209,7 +212,7 @@ function LiveData(props: {
                 <code>{h.path}</code>
                 <span class="history-value">
                   {formatValue(h.type, h.value)}
-                  {spec?.units ? ` ${spec.units}` : ''}
+                  {units ? ` ${units}` : ''}
                 </span>
               </li>
             );
@@ -266,7 +269,6 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
   const [createFor, setCreateFor] = useState<number | undefined>(undefined);
   const [added, setAdded] = useState<ReadonlyMap<number, ReadonlySet<number>>>(new Map());
   const [removed, setRemoved] = useState<ReadonlySet<string>>(new Set());
-  const [composite, runComposite] = useAction();
 
   const registered = row !== undefined;
   const reg = row?.reg ?? lastReg;
@@ -291,6 +293,8 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
       (r) => {
         setLastReg(r);
         setLookup(undefined);
+        // A big fleet's list does not hold every device: hold this one.
+        app.track([r]);
       },
       (err) => setLookup(errorWords(err)),
     );
@@ -360,6 +364,7 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
             break;
           }
           case 'registration': {
+            if (data.registration) app.track([data.registration]);
             const again = lastRegId.current !== undefined;
             lastRegId.current = data.registration?.registrationId;
             addTimeline(again ? 'Registered again (a new registration)' : 'Registered');
@@ -386,7 +391,7 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
             break;
         }
       }),
-    [endpoint, addHistory, addTimeline, refreshObservations],
+    [endpoint, addHistory, addTimeline, refreshObservations, app.track],
   );
   useEffect(() => {
     if (reg?.registrationId !== undefined && lastRegId.current === undefined) {
@@ -474,6 +479,7 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
   };
 
   const entries = mergedEntries(reg, added, removed);
+  const selectedPaths = useMemo(() => [...selected].sort(comparePaths), [selected]);
   const compositeAllowed = reg !== undefined && reg.lwm2mVersion !== '1.0';
   const formats = reg?.supportedFormats?.length
     ? FORMATS.filter((f) => reg.supportedFormats!.includes(f))
@@ -551,30 +557,6 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
               onInput={(e) => setTimeoutText(e.currentTarget.value)}
             />
           </label>
-          <div class="composite">
-            <button
-              type="button"
-              disabled={selected.size === 0 || !compositeAllowed || composite.kind === 'busy'}
-              title={compositeAllowed ? undefined : 'Composite operations need LwM2M 1.1 or later'}
-              onClick={() =>
-                runComposite('Reading the selected paths…', async () => {
-                  const paths = [...selected].sort(comparePaths);
-                  const res = await api.readComposite(endpoint, paths, opts);
-                  const at = Date.now();
-                  setValues((v) => applyTimedValues(v, res.values, at));
-                  return `Read ${res.values.length} value${res.values.length === 1 ? '' : 's'} (${res.format}).`;
-                })
-              }
-            >
-              Read selected ({selected.size})
-            </button>
-            {selected.size > 0 && (
-              <button type="button" class="small" onClick={() => setSelected(new Set())}>
-                Clear selection
-              </button>
-            )}
-            <OutcomeText outcome={composite} />
-          </div>
         </div>
 
         <div class="device-layout">
@@ -598,14 +580,30 @@ export function DevicePage({ endpoint }: { endpoint: string }) {
               <ObjectSection key={e.objectId} entry={e} />
             ))}
           </div>
-          <aside class="sidebar" aria-label="Observations and live data">
+          <aside class="sidebar" aria-label="Selected resources, observations and live data">
+            <CompositePanel
+              paths={selectedPaths}
+              allowed={compositeAllowed}
+              observations={observations}
+              specOf={specOf}
+              onValues={(list) => {
+                const at = Date.now();
+                setValues((v) => applyTimedValues(v, list, at));
+              }}
+              onClear={() => setSelected(new Set())}
+            />
             <ObservationList
               ep={endpoint}
               list={observations}
               error={obsError}
               onChange={refreshObservations}
             />
-            <LiveData history={history} specOf={specOf} onClear={() => setHistory([])} />
+            <LiveData
+              history={history}
+              specOf={specOf}
+              unitsOf={(p) => unitsFor(p, specOf(p)?.units, values)}
+              onClear={() => setHistory([])}
+            />
           </aside>
         </div>
       </section>

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, countStates, fromList, matches, queueStateOf, visibleRows } from './devices';
+import {
+  applyEvent,
+  countStates,
+  fromList,
+  matches,
+  queueStateOf,
+  serverSort,
+  visibleRows,
+} from './devices';
 import type { Registration } from './model';
 
 function reg(endpoint: string, extra: Partial<Registration> = {}): Registration {
@@ -98,5 +106,22 @@ describe('visibleRows', () => {
 
   it('counts states', () => {
     expect(countStates(d)).toEqual({ total: 3, online: 2, awake: 0, sleeping: 1 });
+  });
+});
+
+describe('big fleets', () => {
+  it('keeps what was seen live when a page is loaded again', () => {
+    const first = fromList([reg('a'), reg('b')]);
+    const seen = applyEvent(first, 'notification', { endpoint: 'a' }, Date.parse('2030-01-01'));
+    const again = fromList([reg('a'), reg('c')], seen);
+    expect([...again.keys()]).toEqual(['a', 'c']);
+    expect(again.get('a')?.lastSeen).toBe(Date.parse('2030-01-01'));
+    expect(again.get('c')?.lastSeen).toBe(Date.parse('2024-05-01T12:00:00.000Z'));
+  });
+
+  it("sorts by the server's fields", () => {
+    expect(serverSort('lastSeen')).toBe('lastUpdate');
+    expect(serverSort('endpoint')).toBe('endpoint');
+    expect(serverSort('state')).toBe('state');
   });
 });

@@ -12,9 +12,20 @@ export interface DeviceRow {
 
 export type Devices = ReadonlyMap<string, DeviceRow>;
 
-export function fromList(list: readonly Registration[]): Devices {
+/** Rows a page shows; past `BIG_FLEET` devices the server searches, sorts and pages. */
+export const PAGE_SIZE = 100;
+export const BIG_FLEET = 1000;
+
+/** Rows from a list; `prev` keeps what was seen live since (notifications, Send). */
+export function fromList(list: readonly Registration[], prev?: Devices): Devices {
   return new Map(
-    list.map((reg) => [reg.endpoint, { reg, lastSeen: Date.parse(reg.lastUpdate) || 0 }]),
+    list.map((reg) => [
+      reg.endpoint,
+      {
+        reg,
+        lastSeen: Math.max(Date.parse(reg.lastUpdate) || 0, prev?.get(reg.endpoint)?.lastSeen ?? 0),
+      },
+    ]),
   );
 }
 
@@ -83,6 +94,11 @@ export type SortKey =
   | 'lastSeen'
   | 'registeredAt'
   | 'lifetime';
+
+/** The server's `?sort=` for a column (it knows registration updates, not every packet). */
+export function serverSort(sort: SortKey): string {
+  return sort === 'lastSeen' ? 'lastUpdate' : sort;
+}
 
 export interface ListView {
   readonly search: string;

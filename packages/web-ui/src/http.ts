@@ -51,6 +51,8 @@ export interface CallOptions {
   readonly body?: unknown;
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
+  /** Sees the headers of a successful answer (e.g. `x-total-count`). */
+  readonly onHeaders?: (headers: Headers) => void;
 }
 
 /** One API call; JSON in and out. Throws `ApiError` (status 0 when the server is unreachable). */
@@ -93,6 +95,7 @@ export async function call<T>(method: string, url: string, options: CallOptions 
     if (needsToken(res.status, errBody)) for (const l of unauthorizedListeners) l();
     throw new ApiError(res.status, errBody);
   }
+  options.onHeaders?.(res.headers);
   return json as T;
 }
 

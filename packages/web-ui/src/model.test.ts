@@ -9,6 +9,7 @@ import {
   type ObjectSpec,
   parsePath,
   resourceIdsUnder,
+  unitsFor,
   type ValueMap,
 } from './model';
 
@@ -149,5 +150,29 @@ describe('values by path', () => {
     expect(
       nodeToTimedValues('/3303/0/5700', { id: 5700, kind: 'single', type: 'float', value: 2 }),
     ).toEqual([{ path: '/3303/0/5700', type: 'float', value: 2 }]);
+  });
+});
+
+describe('unitsFor', () => {
+  const values: ValueMap = new Map([
+    ['/3303/0/5701', { type: 'string', value: 'Cel', at: 1 }],
+    ['/3303/1/5701', { type: 'string', value: ' ', at: 1 }],
+    ['/3300/0/5701', { type: 'string', value: 'lx', at: 1 }],
+  ]);
+
+  it("gives an IPSO sensor value (and min/max) its instance's Sensor Units", () => {
+    for (const r of [5700, 5601, 5602, 5603, 5604]) {
+      expect(unitsFor(`/3303/0/${r}`, undefined, values)).toBe('Cel');
+    }
+    // The device's word over the model's.
+    expect(unitsFor('/3300/0/5700', 'm', values)).toBe('lx');
+  });
+
+  it("keeps the model's unit elsewhere, or when 5701 is unknown or blank", () => {
+    expect(unitsFor('/3303/0/5750', 'x', values)).toBe('x');
+    expect(unitsFor('/3303/0/5701', undefined, values)).toBeUndefined();
+    expect(unitsFor('/3303/1/5700', 'K', values)).toBe('K');
+    expect(unitsFor('/3303/2/5700', undefined, values)).toBeUndefined();
+    expect(unitsFor('/3/0/9', '%', values)).toBe('%');
   });
 });

@@ -367,3 +367,19 @@ export function resourceIdsUnder(map: ValueMap, instancePath: string): number[] 
   }
   return [...ids].sort((a, b) => a - b);
 }
+
+/** IPSO resources measured in the unit that Sensor Units (5701) of their instance names. */
+const IN_SENSOR_UNITS = new Set([5700, 5601, 5602, 5603, 5604]);
+
+/**
+ * The unit to show with a resource: for an IPSO sensor value (and its min/max) the one its
+ * instance's Sensor Units (5701) holds, when it has been read; else the model's.
+ */
+export function unitsFor(path: string, modelUnits: string | undefined, values: ValueMap) {
+  const ids = parsePath(path);
+  if (ids?.length === 3 && IN_SENSOR_UNITS.has(ids[2]!)) {
+    const u = values.get(`/${ids[0]}/${ids[1]}/5701`)?.value;
+    if (typeof u === 'string' && u.trim() !== '') return u.trim();
+  }
+  return modelUnits;
+}

@@ -12,6 +12,7 @@ import {
   type ObjectSpec,
   type ResourceSpec,
   resourceIdsUnder,
+  unitsFor,
 } from './model';
 import { OutcomeText, useAction } from './ui';
 
@@ -49,25 +50,7 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
   const instancePath = path.slice(0, path.lastIndexOf('/'));
   const missing = value === undefined && readable && ctx.readInstances.has(instancePath);
   const busy = outcome.kind === 'busy';
-
-  const read = () =>
-    run(`Reading…`, async () => {
-      const res = await api.read(ctx.ep, path, ctx.opts);
-      ctx.applyRead(path, res.content);
-      return `Read (${res.format}).`;
-    });
-  const observe = () =>
-    run(observed ? 'Cancelling…' : 'Observing…', async () => {
-      if (observed) {
-        const res = await api.cancelObserve(ctx.ep, path, ctx.opts);
-        ctx.refreshObservations();
-        return `Observation cancelled (${res.cancelled}).`;
-      }
-      const res = await api.observe(ctx.ep, path, ctx.opts);
-      ctx.applyRead(path, res.content);
-      ctx.refreshObservations();
-      return 'Observing: new values appear as the device sends them.';
-    });
+  const units = unitsFor(path, spec?.units, ctx.values);
 
   return (
     <>
@@ -76,10 +59,10 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
         data-path={path}
       >
         <td class="sel" data-label="Select">
-          {readable && (
+          {(readable || writable) && (
             <input
               type="checkbox"
-              aria-label={`Select ${path} for a composite read`}
+              aria-label={`Select ${path} for composite operations`}
               checked={ctx.selected.has(path)}
               onChange={(e) => ctx.toggleSelected(path, e.currentTarget.checked)}
             />
@@ -96,7 +79,7 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
           <div class="sub">
             <code>{path}</code>
             {spec && spec.type !== 'none' && <> · {spec.type}</>}
-            {spec?.units && <> · {spec.units}</>}
+            {units && <> · {units}</>}
           </div>
         </th>
         <td class="ops" data-label="Operations">
@@ -112,7 +95,7 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
                   not reported
                 </span>
               ) : (
-                <ValueView value={value} units={spec?.units} />
+                <ValueView value={value} units={units} />
               )}
             </span>
             {observed && <span class="badge observing">observing</span>}
@@ -121,29 +104,8 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
         </td>
         <td class="acts" data-label="Actions">
           <div class="action-buttons">
-            {readable && (
-              <button
-                type="button"
-                class="small"
-                aria-label={`Read ${path}`}
-                disabled={busy}
-                onClick={read}
-              >
-                Read
-              </button>
-            )}
-            {readable && (
-              <button
-                type="button"
-                class={`small${observed ? ' on' : ''}`}
-                aria-label={observed ? `Stop observing ${path}` : `Observe ${path}`}
-                aria-pressed={observed}
-                disabled={busy || !ctx.registered}
-                onClick={observe}
-              >
-                {observed ? 'Stop observing' : 'Observe'}
-              </button>
-            )}
+            {readable && <ReadDiscoverButtons path={path} busy={busy} run={run} noDiscover />}
+            {readable && <ObserveButton path={path} busy={busy} run={run} />}
             {writable && (
               <button
                 type="button"
@@ -200,11 +162,12 @@ function ResourceRow(props: { path: string; resourceId: number; spec: ResourceSp
   );
 }
 
-/** Read and Discover of an object or an instance; their outcome goes to the section's `run`. */
+/** Read and Discover (not for a resource row); their outcome goes to the section's `run`. */
 function ReadDiscoverButtons(props: {
   path: string;
   busy: boolean;
   run: ReturnType<typeof useAction>[1];
+  noDiscover?: boolean;
 }) {
   const ctx = useDevice();
   const { path, busy, run } = props;
@@ -225,22 +188,59 @@ function ReadDiscoverButtons(props: {
       >
         Read
       </button>
-      <button
-        type="button"
-        class="small"
-        aria-label={`Discover ${path}`}
-        disabled={busy}
-        onClick={() =>
-          run('Discovering…', async () => {
-            const res = await api.discover(ctx.ep, path, ctx.opts);
-            ctx.applyDiscover(path, res.links);
-            return `Discovered ${res.links.length} link${res.links.length === 1 ? '' : 's'}.`;
-          })
-        }
-      >
-        Discover
-      </button>
+      {!props.noDiscover && (
+        <button
+          type="button"
+          class="small"
+          aria-label={`Discover ${path}`}
+          disabled={busy}
+          onClick={() =>
+            run('Discovering…', async () => {
+              const res = await api.discover(ctx.ep, path, ctx.opts);
+              ctx.applyDiscover(path, res.links);
+              return `Discovered ${res.links.length} link${res.links.length === 1 ? '' : 's'}.`;
+            })
+          }
+        >
+          Discover
+        </button>
+      )}
     </>
+  );
+}
+
+/** Observe, or Stop observing, a resource or an instance. */
+function ObserveButton(props: {
+  path: string;
+  busy: boolean;
+  run: ReturnType<typeof useAction>[1];
+}) {
+  const ctx = useDevice();
+  const { path } = props;
+  const observed = ctx.observed.has(path);
+  return (
+    <button
+      type="button"
+      class={`small${observed ? ' on' : ''}`}
+      aria-label={observed ? `Stop observing ${path}` : `Observe ${path}`}
+      aria-pressed={observed}
+      disabled={props.busy || !ctx.registered}
+      onClick={() =>
+        props.run(observed ? 'Cancelling…' : 'Observing…', async () => {
+          if (observed) {
+            const res = await api.cancelObserve(ctx.ep, path, ctx.opts);
+            ctx.refreshObservations();
+            return `Observation cancelled (${res.cancelled}).`;
+          }
+          const res = await api.observe(ctx.ep, path, ctx.opts);
+          ctx.applyRead(path, res.content);
+          ctx.refreshObservations();
+          return 'Observing: new values appear as the device sends them.';
+        })
+      }
+    >
+      {observed ? 'Stop observing' : 'Observe'}
+    </button>
   );
 }
 
@@ -279,28 +279,7 @@ function InstanceSection(props: {
         </h3>
         <div class="action-buttons">
           <ReadDiscoverButtons path={path} busy={busy} run={run} />
-          <button
-            type="button"
-            class={`small${observed ? ' on' : ''}`}
-            aria-label={observed ? `Stop observing ${path}` : `Observe ${path}`}
-            aria-pressed={observed}
-            disabled={busy || !ctx.registered}
-            onClick={() =>
-              run(observed ? 'Cancelling…' : 'Observing…', async () => {
-                if (observed) {
-                  const res = await api.cancelObserve(ctx.ep, path, ctx.opts);
-                  ctx.refreshObservations();
-                  return `Observation cancelled (${res.cancelled}).`;
-                }
-                const res = await api.observe(ctx.ep, path, ctx.opts);
-                ctx.applyRead(path, res.content);
-                ctx.refreshObservations();
-                return 'Observing.';
-              })
-            }
-          >
-            {observed ? 'Stop observing' : 'Observe'}
-          </button>
+          <ObserveButton path={path} busy={busy} run={run} />
           <button
             type="button"
             class="small"

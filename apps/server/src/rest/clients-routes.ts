@@ -3,7 +3,7 @@
  *
  * | Route                                         | Operation                                   |
  * |-----------------------------------------------|---------------------------------------------|
- * | `GET /api/clients`                            | list registrations                          |
+ * | `GET /api/clients`                            | list registrations (paging: see below)      |
  * | `GET /api/clients/:ep`                        | one registration                            |
  * | `GET /api/clients/:ep/<path>`                 | Read (`?format=`, `?timeout=`)              |
  * | `GET /api/clients/:ep/<path>?discover`        | Discover                                    |
@@ -19,11 +19,20 @@
  * | `DELETE /api/clients/:ep/observations/:id`    | cancel one observation by id                |
  * | `POST /api/clients/:ep/composite`             | `{ "operation": "read"|"write"|"observe"|"cancel-observe", "paths", "values" }` |
  *
+ * `GET /api/clients` answers every registration, sorted by endpoint. For large fleets it takes
+ * `?limit=N` (0..10 000 rows), `?offset=M` (rows to skip), `?q=text` (the endpoint contains it,
+ * ignoring case), `?sort=endpoint|lwm2mVersion|binding|state|lastUpdate|registeredAt|expiresAt|
+ * lifetime` (default endpoint; ties by endpoint) and `?order=asc|desc`: with any of them the body
+ * is the same array, cut to the page, and the `x-total-count` header says how many registrations
+ * match `q` in all (`?limit=0` asks for the count only). A bad value is a 400 naming the parameter.
+ *
  * Every answer of a device operation has `status` (the CoAP code the client answered):
  * Read `{ status, content, format }`, Discover `{ status, links }`, Create `{ status, location? }`,
  * Observe `{ status, observation, content, format }`, composite read/observe `{ status, values,
  * format }`, cancel `{ cancelled: n }`, the rest `{ status }`.
  */
+
+import { listenTo } from '@lwm2m-ts/app-kit';
 import {
   formatAttributeQuery,
   InvalidValueError,
@@ -35,6 +44,7 @@ import {
 } from '@lwm2m-ts/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UnknownClientError } from '../errors.js';
+import type { ServerEvents } from '../events.js';
 import type { DmResponse, RequestOptions } from '../operations.js';
 import type { Registration } from '../registration.js';
 import { ClientAnswerError, RestError } from './http-errors.js';
@@ -48,6 +58,8 @@ import {
   writeNodeFromJson,
 } from './json-values.js';
 import {
+  type ClientListQuery,
+  parseClientListQuery,
   parseFormat,
   parsePath,
   parseTimeout,
@@ -124,11 +136,31 @@ export function registerClientRoutes(app: FastifyInstance, server: RestApiServer
     return server.modelsFor(await registration(ep)).get(objectId);
   }
 
-  app.get('/api/clients', async () => {
+  // Only queue-mode clients have a queue state: the others need no lookup (it is a scan of the
+  // server's clients, too slow to make for each of 100,000).
+  const queueOf = (r: Registration) => (r.queueMode ? server.queueState(r.endpoint) : undefined);
+  // To sort by state, which queue-mode clients sleep, followed from the server's events (one
+  // `queueState` per client would be quadratic in the fleet).
+  const asleep = new Set<string>();
+  const stopFollowing = listenTo<ServerEvents>(server, {
+    sleeping: ({ registration }) => asleep.add(registration.endpoint),
+    awake: ({ registration }) => asleep.delete(registration.endpoint),
+    registered: ({ registration }) => asleep.delete(registration.endpoint),
+    deregistered: ({ registration }) => asleep.delete(registration.endpoint),
+  });
+  app.addHook('onClose', async () => stopFollowing());
+  const isAsleep = (r: Registration) => r.queueMode && asleep.has(r.endpoint);
+
+  app.get('/api/clients', async (req: FastifyRequest<{ Querystring: Query }>, reply) => {
+    const list = parseClientListQuery(req.query);
     const regs = await server.listRegistrations();
-    return [...regs]
-      .sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0))
-      .map((r) => registrationToJson(r, server.queueState(r.endpoint)));
+    if (list === undefined) {
+      return [...regs].sort(byEndpoint).map((r) => registrationToJson(r, queueOf(r)));
+    }
+    const matching = list.q === '' ? regs : regs.filter((r) => hasText(r.endpoint, list.q));
+    reply.header('x-total-count', String(matching.length));
+    if (list.limit === 0 || list.offset >= matching.length) return [];
+    return pageOf(matching, list, isAsleep).map((r) => registrationToJson(r, queueOf(r)));
   });
 
   app.get('/api/clients/:ep', async (req: EpRequest) => {
@@ -375,6 +407,48 @@ export function registerClientRoutes(app: FastifyInstance, server: RestApiServer
         throw methodNotAllowed('POST', `resource instance ${p}`, 'GET, PUT, DELETE');
     }
   }
+}
+
+function byEndpoint(a: Registration, b: Registration): number {
+  return a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0;
+}
+
+function hasText(endpoint: string, lowerCase: string): boolean {
+  return endpoint.toLowerCase().includes(lowerCase);
+}
+
+type IsAsleep = (r: Registration) => boolean;
+
+function sortKey(r: Registration, field: ClientListQuery['sort'], isAsleep: IsAsleep) {
+  switch (field) {
+    case 'state':
+      return !r.queueMode ? 'online' : isAsleep(r) ? 'sleeping' : 'awake';
+    case 'endpoint':
+    case 'lwm2mVersion':
+    case 'binding':
+    case 'lastUpdate':
+    case 'registeredAt':
+    case 'expiresAt':
+    case 'lifetime':
+      return r[field];
+  }
+}
+
+/** The registrations of one page: sorted by `list.sort` (ties by endpoint), then cut. */
+function pageOf(
+  regs: readonly Registration[],
+  list: ClientListQuery,
+  isAsleep: IsAsleep,
+): Registration[] {
+  const dir = list.descending ? -1 : 1;
+  // Keys computed once per registration, not once per comparison.
+  const keyed = regs.map((r) => ({ r, k: sortKey(r, list.sort, isAsleep) }));
+  keyed.sort((a, b) => {
+    const c = a.k < b.k ? -1 : a.k > b.k ? 1 : 0;
+    return c !== 0 ? c * dir : byEndpoint(a.r, b.r);
+  });
+  const end = list.limit === undefined ? keyed.length : list.offset + list.limit;
+  return keyed.slice(list.offset, end).map((x) => x.r);
 }
 
 /** Execute arguments: a text/plain body, `{ "args": "..." }`, or nothing. */

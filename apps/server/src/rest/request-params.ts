@@ -76,3 +76,76 @@ export function parseDecimalId(text: string, what: string): number {
   }
   return Number(text);
 }
+
+/** Largest `?limit=` of `GET /api/clients`. */
+export const MAX_LIST_LIMIT = 10_000;
+
+/** Fields `GET /api/clients?sort=` orders by. */
+export const CLIENT_SORT_FIELDS = [
+  'endpoint',
+  'lwm2mVersion',
+  'binding',
+  'state',
+  'lastUpdate',
+  'registeredAt',
+  'expiresAt',
+  'lifetime',
+] as const;
+export type ClientSortField = (typeof CLIENT_SORT_FIELDS)[number];
+
+/** Paging, search and order of `GET /api/clients`. */
+export interface ClientListQuery {
+  /** Rows to answer; undefined: all from `offset` on. */
+  readonly limit: number | undefined;
+  readonly offset: number;
+  /** Lower-case text the endpoint must contain; '' for every client. */
+  readonly q: string;
+  readonly sort: ClientSortField;
+  readonly descending: boolean;
+}
+
+function wholeNumber(query: Query, name: string, max: number): number | undefined {
+  const text = queryParam(query, name);
+  if (text === undefined) return undefined;
+  const n = /^\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n <= max)) {
+    throw new RestError(
+      400,
+      'BadRequest',
+      `${name} must be a whole number in 0..${max}, got "${text}"`,
+    );
+  }
+  return n;
+}
+
+/**
+ * `?limit=&offset=&q=&sort=&order=` of `GET /api/clients`; undefined when none of them is there
+ * (the whole list, as before paging existed).
+ */
+export function parseClientListQuery(query: Query | undefined): ClientListQuery | undefined {
+  const q = query ?? {};
+  const names = ['limit', 'offset', 'q', 'sort', 'order'];
+  if (!names.some((n) => q[n] !== undefined)) return undefined;
+  const limit = wholeNumber(q, 'limit', MAX_LIST_LIMIT);
+  const offset = wholeNumber(q, 'offset', 1e9) ?? 0;
+  const search = queryParam(q, 'q') ?? '';
+  const sort = queryParam(q, 'sort') ?? 'endpoint';
+  if (!(CLIENT_SORT_FIELDS as readonly string[]).includes(sort)) {
+    throw new RestError(
+      400,
+      'BadRequest',
+      `sort must be one of ${CLIENT_SORT_FIELDS.join(', ')}, got "${sort}"`,
+    );
+  }
+  const order = queryParam(q, 'order') ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') {
+    throw new RestError(400, 'BadRequest', `order must be "asc" or "desc", got "${order}"`);
+  }
+  return {
+    limit,
+    offset,
+    q: search.toLowerCase(),
+    sort: sort as ClientSortField,
+    descending: order === 'desc',
+  };
+}
