@@ -144,12 +144,18 @@ export async function registerStorm(
   };
 }
 
-/** The fleet simulator against a fresh server child. */
+/**
+ * The fleet simulator against a fresh server child, `rounds` storms in a row (each fleet closed,
+ * its devices de-registered, before the next): the first round runs in fresh processes (the
+ * server's and the fleet's code still interpreted), later ones JIT-compiled, as in a server that
+ * has been running and a simulator that has already started a fleet. One result per round.
+ */
 export async function fleetStorm(opts: {
   readonly n: number;
   readonly transport: 'udp' | 'dtls';
   readonly concurrency: number;
-}): Promise<StormResult> {
+  readonly rounds?: number;
+}): Promise<StormResult[]> {
   const server = await ServerProcess.start(
     {
       udp: opts.transport === 'udp',
@@ -159,47 +165,54 @@ export async function fleetStorm(opts: {
     `storm-fleet-${opts.transport}`,
   );
   const prefix = `${opts.transport}-fleet-`;
-  if (opts.transport === 'dtls') {
-    await server.call({
-      cmd: 'psk',
-      endpoints: Array.from({ length: opts.n }, (_, i) => `${prefix}${i}`),
-      keyHex: KEY.toString('hex'),
-    });
-  }
-  const uri =
-    opts.transport === 'udp'
-      ? `coap://127.0.0.1:${server.udpPort}`
-      : `coaps://127.0.0.1:${server.dtlsPort}`;
-  const fleet = new Fleet({
-    count: opts.n,
-    server: { uri, ...(opts.transport === 'dtls' && { psk: { key: KEY } }) },
-    endpointPrefix: prefix,
-    rampPerSecond: Number.POSITIVE_INFINITY,
-    concurrency: opts.concurrency,
-    closeConcurrency: 500,
-    lifetime: 600,
-    sensorIntervalMs: 0,
-    progressIntervalMs: 0,
-    deregisterTimeout: 2000,
-  });
+  const results: StormResult[] = [];
   try {
-    const stats = await fleet.start();
-    const held = (await server.stats()).registrations;
-    const failures = Object.entries(stats.failures)
-      .map(([k, v]) => `${v}× ${k}`)
-      .join(', ');
-    const retrying =
-      stats.retrying > 0 ? `, ${stats.retrying} retrying after a failed attempt` : '';
-    return {
-      rate: (stats.registered / stats.elapsedMs) * 1000,
-      p50: stats.latency.p50,
-      p99: stats.latency.p99,
-      ok: stats.registered,
-      failed: stats.failed,
-      note: `${stats.registered}/${opts.n} registered, ${held} held, concurrency ${opts.concurrency}${retrying}${failures ? `, failures: ${failures}` : ''}`,
-    };
+    if (opts.transport === 'dtls') {
+      await server.call({
+        cmd: 'psk',
+        endpoints: Array.from({ length: opts.n }, (_, i) => `${prefix}${i}`),
+        keyHex: KEY.toString('hex'),
+      });
+    }
+    const uri =
+      opts.transport === 'udp'
+        ? `coap://127.0.0.1:${server.udpPort}`
+        : `coaps://127.0.0.1:${server.dtlsPort}`;
+    for (let round = 0; round < (opts.rounds ?? 1); round++) {
+      const fleet = new Fleet({
+        count: opts.n,
+        server: { uri, ...(opts.transport === 'dtls' && { psk: { key: KEY } }) },
+        endpointPrefix: prefix,
+        rampPerSecond: Number.POSITIVE_INFINITY,
+        concurrency: opts.concurrency,
+        closeConcurrency: 500,
+        lifetime: 600,
+        sensorIntervalMs: 0,
+        progressIntervalMs: 0,
+        deregisterTimeout: 2000,
+      });
+      try {
+        const stats = await fleet.start();
+        const held = (await server.stats()).registrations;
+        const failures = Object.entries(stats.failures)
+          .map(([k, v]) => `${v}× ${k}`)
+          .join(', ');
+        const retrying =
+          stats.retrying > 0 ? `, ${stats.retrying} retrying after a failed attempt` : '';
+        results.push({
+          rate: (stats.registered / stats.elapsedMs) * 1000,
+          p50: stats.latency.p50,
+          p99: stats.latency.p99,
+          ok: stats.registered,
+          failed: stats.failed,
+          note: `${stats.registered}/${opts.n} registered, ${held} held, concurrency ${opts.concurrency}${retrying}${failures ? `, failures: ${failures}` : ''}`,
+        });
+      } finally {
+        await fleet.close();
+      }
+    }
+    return results;
   } finally {
-    await fleet.close();
     await server.close();
   }
 }
@@ -253,8 +266,6 @@ export async function stormBenchmarks(quick: boolean, sockets: number): Promise<
     ...defined({ p50: raw.p50, p99: raw.p99 }),
     reference: 'the same generator → raw node:dgram echo',
     referenceValue: echo.rate,
-    goal,
-    met: raw.rate >= 5000 && raw.failed === 0,
     note: `median of ${raws.length} ${rounds}; ${raw.note}`,
   });
   const rawCpu = median(raws.map((r) => r.cpuUs ?? 0));
@@ -298,32 +309,50 @@ export async function stormBenchmarks(quick: boolean, sockets: number): Promise<
     referenceValue: burstDefault.rate,
     note: burstBig.note,
   });
-  const fleetUdp = await fleetStorm({ n: nUdp, transport: 'udp', concurrency: 500 });
+  // Two rounds: the first in fresh processes, the second once both sides are JIT-compiled (the
+  // raw rows above warm the server up too). The goal is judged on the second; the first is shown.
+  const [fleetCold, fleetUdp] = await fleetStorm({
+    n: nUdp,
+    transport: 'udp',
+    concurrency: 500,
+    rounds: 2,
+  });
   rows.push({
     section: SECTION,
     name: `${nUdp.toLocaleString('en-US')} registrations, UDP`,
-    subject: 'Fleet (LwM2mClient per device) → LwM2mServer',
-    value: fleetUdp.rate,
+    subject: 'Fleet (LwM2mClient per device) → LwM2mServer, second storm of the same processes',
+    value: fleetUdp!.rate,
     unit: 'reg/s',
-    ...defined({ p50: fleetUdp.p50, p99: fleetUdp.p99 }),
+    ...defined({ p50: fleetUdp!.p50, p99: fleetUdp!.p99 }),
     reference: 'raw Register generator → LwM2mServer (row above)',
     referenceValue: raw.rate,
     goal,
-    met: fleetUdp.rate >= 5000 && fleetUdp.failed === 0,
-    note: fleetUdp.note,
+    met: fleetUdp!.rate >= 5000 && fleetUdp!.failed === 0,
+    note: fleetUdp!.note,
   });
-  const fleetDtls = await fleetStorm({ n: nDtls, transport: 'dtls', concurrency: 200 });
-  const fleetUdpSmall = await fleetStorm({ n: nDtls, transport: 'udp', concurrency: 200 });
+  rows.push({
+    section: SECTION,
+    name: `${nUdp.toLocaleString('en-US')} registrations, UDP, first storm of fresh processes`,
+    subject: 'Fleet → LwM2mServer, both just started (code not yet JIT-compiled)',
+    value: fleetCold!.rate,
+    unit: 'reg/s',
+    ...defined({ p50: fleetCold!.p50, p99: fleetCold!.p99 }),
+    reference: 'the second storm (row above)',
+    referenceValue: fleetUdp!.rate,
+    note: fleetCold!.note,
+  });
+  const [fleetDtls] = await fleetStorm({ n: nDtls, transport: 'dtls', concurrency: 200 });
+  const [fleetUdpSmall] = await fleetStorm({ n: nDtls, transport: 'udp', concurrency: 200 });
   rows.push({
     section: SECTION,
     name: `${nDtls.toLocaleString('en-US')} registrations, DTLS PSK (handshake included)`,
     subject: 'Fleet → LwM2mServer over DTLS',
-    value: fleetDtls.rate,
+    value: fleetDtls!.rate,
     unit: 'reg/s',
-    ...defined({ p50: fleetDtls.p50, p99: fleetDtls.p99 }),
-    reference: `Fleet → LwM2mServer over UDP, same N (p99 ${fleetUdpSmall.p99?.toFixed(0)} ms)`,
-    referenceValue: fleetUdpSmall.rate,
-    note: fleetDtls.note,
+    ...defined({ p50: fleetDtls!.p50, p99: fleetDtls!.p99 }),
+    reference: `Fleet → LwM2mServer over UDP, same N (p99 ${fleetUdpSmall!.p99?.toFixed(0)} ms)`,
+    referenceValue: fleetUdpSmall!.rate,
+    note: fleetDtls!.note,
   });
   return rows;
 }

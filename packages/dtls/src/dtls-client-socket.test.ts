@@ -299,6 +299,26 @@ describe('DtlsClientSocket against DtlsServerSocket', () => {
     expect(() => c.address()).toThrow(DtlsError);
   });
 
+  it('moves to another free port when the port bind(0) learnt is taken before the handshake', async () => {
+    const { server, port } = await echoServer();
+    const c = newClient(port);
+    await new Promise<void>((resolve) => c.bind(0, '127.0.0.1', resolve));
+    const learnt = c.address().port;
+    // Another socket takes the port between bind(0)'s probe and the session's own bind.
+    const taken = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => taken.bind(learnt, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const errors: Error[] = [];
+    c.on('error', (err) => errors.push(err));
+    const reply = nextMessage(c);
+    c.send('hello');
+    expect((await reply)[0]).toBe('dev1:hello');
+    expect(errors).toEqual([]);
+    expect(c.address().port).not.toBe(learnt);
+    expect(server.sessions().map((s) => s.port)).toEqual([c.address().port]);
+    expect(c.stats()).toMatchObject({ rebinds: 1, handshakesCompleted: 1, handshakesFailed: 0 });
+  });
+
   it('fails a wrong key with the server’s bad_record_mac, without retrying, leaving nothing open', async () => {
     const { server, port } = await echoServer();
     const c = newClient(port, { psk: { identity: 'dev1', key: Buffer.from('wrong') } });

@@ -128,6 +128,8 @@ export interface DtlsClientStats {
   malformedDatagrams: number;
   /** Datagrams of an earlier session that arrived during a handshake, dropped. */
   staleDatagrams: number;
+  /** Handshakes moved to another free port: the one bind(0) learnt was taken meanwhile. */
+  rebinds: number;
 }
 
 /** Typed listeners for this socket's events. */
@@ -339,6 +341,8 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
   /** The pinned local address (undefined: all interfaces) and port. */
   #local: { readonly address: string | undefined; readonly port: number } | undefined;
   #probe: dgram.Socket | undefined;
+  /** The pinned port came from a bind to port 0 (any free port), not from the caller. */
+  #anyPort = false;
   #queue: Queued[] = [];
   /** One connect/reconnect run: its attempts share a deadline. */
   #run = 0;
@@ -359,6 +363,7 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
     foreignDatagrams: 0,
     malformedDatagrams: 0,
     staleDatagrams: 0,
+    rebinds: 0,
   };
 
   constructor(options: DtlsClientSocketOptions) {
@@ -531,6 +536,7 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
       this.#probe = undefined;
       probe.close();
       this.#local = { address: address ? bound.address : undefined, port: bound.port };
+      this.#anyPort = port === 0;
       this.emit('listening');
       if (this.#state === 'handshaking' && this.#conn === undefined) this.#beginRun();
     });
@@ -855,6 +861,22 @@ export class DtlsClientSocket extends DtlsDgramSocket<DtlsClientSocketEvents> {
   #innerError(conn: Connection, err: Error): void {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
+    if (
+      this.#state === 'handshaking' &&
+      this.#anyPort &&
+      (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+    ) {
+      // bind(0) learnt a free port from a probe socket, closed it, and another socket took the
+      // port before this session's socket could bind it. Nobody was told that port but us: take
+      // any free port instead and try again within the same handshake time.
+      this.#anyPort = false;
+      this.#local = { address: this.#local?.address, port: 0 };
+      this.#stats.rebinds++;
+      this.#abandon(conn, false);
+      this.#attempts = Math.max(0, this.#attempts - 1);
+      this.#attemptHandshake();
+      return;
+    }
     const error = this.#translate(err);
     if (this.#state === 'handshaking') {
       this.#handshakeFailed(error);
