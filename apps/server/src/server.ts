@@ -295,6 +295,8 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   readonly #allowUnsecured: boolean;
   readonly #logger: ServerLogger | undefined;
   readonly #runtimes = new Map<string, ClientRuntime>();
+  /** The queue-mode runtimes by endpoint: `queueState` is asked per device in lists and SSE. */
+  readonly #queuedByEndpoint = new Map<string, ClientRuntime>();
   /** `${transport}|${address}|${port}` → registration id, to find who sent a Send. */
   readonly #byPeer = new Map<string, string>();
   /** Firmware packages served at `/fw/<name>` for the Firmware Update object's pull mode. */
@@ -419,6 +421,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     }
     await Promise.allSettled([this.#udp?.close(), this.#dtls?.close()]);
     this.#runtimes.clear();
+    this.#queuedByEndpoint.clear();
     this.#byPeer.clear();
     await Promise.allSettled(this.#owned.map((s) => s.close()));
     this.#state = 'closed';
@@ -437,12 +440,8 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
 
   /** Queue-mode state of a client this process talks to; undefined when not in queue mode. */
   queueState(endpoint: string): { awake: boolean; queued: number } | undefined {
-    for (const rt of this.#runtimes.values()) {
-      if (rt.reg.endpoint === endpoint && rt.queue !== undefined) {
-        return { awake: rt.queue.awake, queued: rt.queue.queued };
-      }
-    }
-    return undefined;
+    const queue = this.#queuedByEndpoint.get(endpoint)?.queue;
+    return queue === undefined ? undefined : { awake: queue.awake, queued: queue.queued };
   }
 
   /** The models a registration's values are typed with (the object versions it registered). */
@@ -832,6 +831,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
         : undefined;
       runtime = rt = new ClientRuntime(reg, queue, this.registry);
       this.#runtimes.set(reg.id, rt);
+      if (queue !== undefined) this.#queuedByEndpoint.set(reg.endpoint, rt);
       this.#byPeer.set(peerKey(reg.transport, reg), reg.id);
     }
     return rt;
@@ -1069,6 +1069,9 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   /** `error` (made only when requests wait) fails the requests queued for the client. */
   #dropRuntime(rt: ClientRuntime, error: () => Error): void {
     this.#runtimes.delete(rt.reg.id);
+    if (this.#queuedByEndpoint.get(rt.reg.endpoint) === rt) {
+      this.#queuedByEndpoint.delete(rt.reg.endpoint);
+    }
     const key = peerKey(rt.reg.transport, rt.reg);
     if (this.#byPeer.get(key) === rt.reg.id) this.#byPeer.delete(key);
     rt.queue?.close(error());
