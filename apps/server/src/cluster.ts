@@ -14,6 +14,8 @@
  *   requests go) or heard from (notification, Send: queued requests go);
  * - passes the cancellation of an observation another process holds to that process (REST
  *   `DELETE …/observations/:id` through any process);
+ * - tells the process that held an observation when another one took it over because the
+ *   device's notification arrived there (server.ts): the former holder lets go of it silently;
  * - keeps track of which processes are alive (a heartbeat on the bus, a goodbye on close), and
  *   when a device updates its registration here, takes over the observations a dead process held
  *   for it: observes the same paths again from this process and drops the old records.
@@ -137,6 +139,11 @@ export interface ClusterHooks {
    * it), else a notification or Send. Queued requests here may go; expiry is re-armed.
    */
   heard(registration: Registration, updated: boolean): void;
+  /**
+   * Another process took over observation `id` of the registration (a notification for it came
+   * there): drop it here without telling the device, which keeps observing.
+   */
+  moved(registrationId: string, id: string): void;
 }
 
 export interface ClusterLogger {
@@ -162,6 +169,15 @@ type Message =
       readonly endpoint: string;
       readonly id: string;
       readonly mode: 'proactive' | 'reactive';
+    }
+  | {
+      readonly v: 1;
+      readonly node: string;
+      readonly kind: 'moved';
+      /** The node that held the observation. */
+      readonly to: string;
+      readonly registrationId: string;
+      readonly id: string;
     };
 
 function isMessage(m: unknown): m is Message {
@@ -177,6 +193,10 @@ function isMessage(m: unknown): m is Message {
       typeof id === 'string' &&
       (mode === 'proactive' || mode === 'reactive')
     );
+  }
+  if (kind === 'moved') {
+    const { to, registrationId, id } = m as Record<string, unknown>;
+    return typeof to === 'string' && typeof registrationId === 'string' && typeof id === 'string';
   }
   return kind === 'event' && (RELAYED_EVENTS as readonly unknown[]).includes(event);
 }
@@ -302,6 +322,23 @@ export class ClusterLink {
     return true;
   }
 
+  /**
+   * This process took over `from` (the record as it was, naming the former holder): tells that
+   * process to let go of it. Nothing to tell when no other process held it.
+   */
+  observationMoved(from: ObservationRecord): void {
+    const holder = from.node;
+    if (this.#state !== 'started' || holder === undefined || holder === this.nodeId) return;
+    this.#publish({
+      v: 1,
+      node: this.nodeId,
+      kind: 'moved',
+      to: holder,
+      registrationId: from.registrationId,
+      id: from.id,
+    });
+  }
+
   #cancel(endpoint: string, id: string, mode: 'proactive' | 'reactive'): void {
     this.#server
       .cancelObservation(endpoint, id, { mode })
@@ -352,6 +389,15 @@ export class ClusterLink {
     this.#lastHeard.set(m.node, now);
     if (m.kind === 'cancel') {
       if (m.to === this.nodeId) this.#cancel(m.endpoint, m.id, m.mode);
+      return;
+    }
+    if (m.kind === 'moved') {
+      if (m.to !== this.nodeId) return;
+      try {
+        this.#hooks.moved(m.registrationId, m.id);
+      } catch (err) {
+        this.#logger?.warn({ err, id: m.id }, 'cluster: letting go of a moved observation failed');
+      }
       return;
     }
     if (m.kind !== 'event') return;

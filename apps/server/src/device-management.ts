@@ -365,11 +365,7 @@ export async function observe(
     format,
     async (f) => {
       try {
-        observation = await t.observe(
-          composite
-            ? { method: 'FETCH', path: target, accept: f, ...compositePaths(paths, f) }
-            : { method: 'GET', path: target, accept: f },
-        );
+        observation = await t.observe(observeRequest(paths, composite, f));
         return observation.first;
       } catch (err) {
         if (err instanceof UnexpectedResponseError) return err.response;
@@ -391,6 +387,20 @@ export async function observe(
     await observation.cancel('reactive');
     throw err;
   }
+}
+
+/**
+ * The request `observe` registers an observation with when the client accepts `format`: what a
+ * process taking the observation over re-sends to cancel or re-register it.
+ */
+export function observeRequest(
+  paths: readonly LwM2mPath[],
+  composite: boolean,
+  format: number,
+): TargetRequest {
+  return composite
+    ? { method: 'FETCH', path: LwM2mPath.ROOT, accept: format, ...compositePaths(paths, format) }
+    : { method: 'GET', path: paths[0]!, accept: format };
 }
 
 /** Decodes a notification of an observation started by `observe`. */

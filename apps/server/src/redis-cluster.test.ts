@@ -21,7 +21,7 @@ import { createRestApi } from './rest/app.js';
 import { call, openSse } from './rest/test-http.js';
 import type { SecurityStore } from './security-store.js';
 import { LwM2mServer, type LwM2mServerOptions } from './server.js';
-import { TestDevice } from './test-device.js';
+import { RawNotifier, TestDevice } from './test-device.js';
 
 // Type-level: the Redis stores are the server's stores (tsc fails otherwise).
 function fits(url: string): [RegistrationStore, ObservationStore, SecurityStore] {
@@ -94,6 +94,14 @@ function next<K extends keyof ServerEvents>(
     };
     server.on(name, listener as never);
   });
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function record<K extends keyof ServerEvents>(server: LwM2mServer, name: K) {
@@ -350,6 +358,72 @@ describe.skipIf(!bin)('cluster on Redis (in process)', { timeout: 30_000 }, () =
       content: { id: 5700, value: 30 },
     });
     expect(taken[0]!.remote).toBeUndefined();
+  });
+
+  it('a notification arriving at another process is matched by token there, which takes the observation over', async () => {
+    const [a, b] = await cluster(['A', 'B']);
+    const d = await device();
+    expect((await d.register(a.coap, ['ep=dev-5', 'lwm2m=1.1', 'lt=300'])).code).toBe('2.01');
+    const o = await a.server.observe('dev-5', '/3303/0/5700', { format: ContentFormat.SENML_JSON });
+    if (!o.ok) throw new Error('observe failed');
+    expect(o.observation.node).toBe('A');
+    const token = o.observation.id;
+    const cancelled = record(a.server, 'observationCancelled');
+    const cancelledOnB = record(b.server, 'observationCancelled');
+    const onA = record(a.server, 'notification');
+    const onB = record(b.server, 'notification');
+
+    // The balancer hands the device's next notification (CON) to B.
+    const raw = await RawNotifier.open();
+    open.push(raw);
+    const first = raw.notify(b.coap, token, 1000, '[{"bn":"/3303/0/5700","v":23.5}]');
+    expect(await raw.reply(first)).toMatchObject({ type: 'ACK' });
+    await until(() => onB.length === 1);
+    expect(onB[0]).toMatchObject({
+      registration: { endpoint: 'dev-5' },
+      observation: { id: token, node: 'B' },
+      content: { id: 5700, value: 23.5 },
+      contentFormat: ContentFormat.SENML_JSON,
+    });
+    expect(onB[0]!.remote).toBeUndefined();
+    // A hears of it as B's event, once.
+    await until(() => onA.length === 1);
+    expect(onA[0]).toMatchObject({ remote: 'B', content: { value: 23.5 } });
+
+    // The record is B's now; A let go of its copy without a word to the device or an event.
+    await until(() => a.server.stats().observations === 0);
+    const records = await a.server.listObservations('dev-5');
+    expect(records).toMatchObject([{ id: token, node: 'B', paths: ['/3303/0/5700'] }]);
+    expect(b.server.stats().observations).toBe(1);
+    expect(d.requests.filter((r) => r.observe === 1)).toEqual([]);
+    expect(d.observations[0]!.obs.cancelled).toBe(false);
+
+    // The next notification to B (NON) is matched in B's memory.
+    raw.notify(b.coap, token, 1001, '[{"bn":"/3303/0/5700","v":24}]', { type: 'NON' });
+    await until(() => onB.length === 2);
+    expect(onB[1]).toMatchObject({ content: { value: 24 }, observation: { node: 'B' } });
+    // An unknown token at B still gets RST.
+    const unknown = raw.notify(b.coap, '0102030405060708', 1, '[{"v":1}]');
+    expect(await raw.reply(unknown)).toMatchObject({ type: 'RST' });
+    expect(raw.replies.filter((m) => m.type === 'RST')).toHaveLength(1);
+
+    // The balancer sends the device to A again: A takes it back the same way.
+    d.set('/3303/0/5700', { type: 'float', value: 25 });
+    await until(() => onA.some((e) => e.remote === undefined));
+    expect(onA.find((e) => e.remote === undefined)).toMatchObject({
+      content: { value: 25 },
+      observation: { id: token, node: 'A' },
+    });
+    await until(() => b.server.stats().observations === 0);
+    expect(await b.server.listObservations('dev-5')).toMatchObject([{ id: token, node: 'A' }]);
+    expect(d.observations[0]!.obs.cancelled).toBe(false);
+    expect(cancelled).toEqual([]);
+    expect(cancelledOnB).toEqual([]);
+
+    // It is still one observation: cancelled through B, A (holding it) tells the device.
+    expect(await b.server.cancelObservation('dev-5', token)).toBe(1);
+    await until(() => d.observations[0]!.obs.cancelled);
+    expect(d.requests.at(-1)?.observe).toBe(1);
   });
 
   it('while Redis is down: registrations get 5.03, REST 503; it recovers by itself', async () => {

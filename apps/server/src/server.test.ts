@@ -4,7 +4,7 @@ import { DtlsClientSocket } from '@lwm2m-ts/dtls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerEvents } from './events.js';
 import { LwM2mServer, type LwM2mServerOptions } from './server.js';
-import { TestDevice } from './test-device.js';
+import { RawNotifier, TestDevice } from './test-device.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -210,6 +210,27 @@ describe('device management', () => {
     await cancelled;
     expect(await server.listObservations('obs')).toEqual([]);
     expect(d.requests.at(-1)?.observe).toBe(1);
+  });
+
+  it('without a cluster a notification with an unknown token gets RST, as always', async () => {
+    const { server, coap } = await startServer();
+    const d = await device();
+    await d.register(coap, ['ep=lone', 'lwm2m=1.1']);
+    const o = await server.observe('lone', '/3303/0/5700', { format: ContentFormat.SENML_JSON });
+    if (!o.ok) throw new Error('observe failed');
+    const raw = await RawNotifier.open();
+    open.push(raw);
+    const con = raw.notify(coap, '0102030405060708', 5, '[{"v":1}]');
+    expect(await raw.reply(con)).toMatchObject({ type: 'RST' });
+    const non = raw.notify(coap, '0102030405060708', 6, '[{"v":1}]', { type: 'NON' });
+    expect(await raw.reply(non)).toMatchObject({ type: 'RST' });
+    // The observation's own token is matched from any address (a device behind NAT), as before.
+    const note = next(server, 'notification');
+    const own = raw.notify(coap, o.observation.id, 1000, '[{"bn":"/3303/0/5700","v":30}]');
+    expect(await raw.reply(own)).toMatchObject({ type: 'ACK' });
+    expect((await note).content).toMatchObject({ value: 30 });
+    expect(server.stats().observations).toBe(1);
+    expect(await server.listObservations('lone')).toMatchObject([{ id: o.observation.id }]);
   });
 
   it('composite read, write and observe on a 1.1 client', async () => {

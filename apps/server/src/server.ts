@@ -16,6 +16,7 @@ import type {
   IncomingResponse,
   OutgoingRequest,
   Peer,
+  UnknownNotification,
 } from '@lwm2m-ts/coap';
 import {
   compositeFormats,
@@ -121,6 +122,8 @@ interface ActiveObservation {
   readonly record: ObservationRecord;
   readonly coap: ClientObservation;
   readonly paths: readonly LwM2mPath[];
+  /** Cluster mode: another process took it over; ending it here removes and emits nothing. */
+  movedAway: boolean;
 }
 
 /**
@@ -231,25 +234,35 @@ class RequestTarget implements dm.Target {
 
   #outgoing(req: dm.TargetRequest): OutgoingRequest {
     this.#counters.requestsSent++;
-    const root = this.#rt.root;
-    const ids = req.path.ids;
-    const path: string[] = [...root];
-    for (const id of ids) path.push(String(id));
-    // Field by field (a spread of the many shapes requests come in is slower); `satisfies`
-    // keeps the list complete.
-    return {
-      method: req.method,
-      path,
-      query: req.query,
-      payload: req.payload,
-      contentFormat: req.contentFormat,
-      accept: req.accept,
-      confirmable: req.confirmable,
-      options: req.options,
-      timeout: Math.max(1, this.#deadline - Date.now()),
-      signal: this.#signal,
-    } satisfies Record<keyof OutgoingRequest, unknown>;
+    return outgoingRequest(this.#rt, req, Math.max(1, this.#deadline - Date.now()), this.#signal);
   }
+}
+
+/** `req` as sent to the client of `rt` (its path under the client's root path). */
+function outgoingRequest(
+  rt: ClientRuntime,
+  req: dm.TargetRequest,
+  timeout: number,
+  signal: AbortSignal | undefined,
+): OutgoingRequest {
+  const root = rt.root;
+  const ids = req.path.ids;
+  const path: string[] = [...root];
+  for (const id of ids) path.push(String(id));
+  // Field by field (a spread of the many shapes requests come in is slower); `satisfies`
+  // keeps the list complete.
+  return {
+    method: req.method,
+    path,
+    query: req.query,
+    payload: req.payload,
+    contentFormat: req.contentFormat,
+    accept: req.accept,
+    confirmable: req.confirmable,
+    options: req.options,
+    timeout,
+    signal,
+  } satisfies Record<keyof OutgoingRequest, unknown>;
 }
 
 export interface ServerStats {
@@ -383,6 +396,16 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
           },
           onHandshakeError: (peer, message) => this.#coapError(undefined, peer, '4.03', message),
         });
+      }
+      if (this.#cluster !== undefined) {
+        // A UDP balancer may hand any process a notification of an observation another one
+        // holds: matched by token in the shared store, it is taken over instead of reset.
+        this.#udp?.setUnknownNotificationHandler((n, signal) =>
+          this.#unknownNotification(n, signal, 'udp'),
+        );
+        this.#dtls?.setUnknownNotificationHandler((n, signal) =>
+          this.#unknownNotification(n, signal, 'dtls'),
+        );
       }
       this.#state = 'started';
       await this.#armExpiry();
@@ -721,10 +744,24 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       if (!coap.ended) await coap.cancel('reactive');
       return record;
     }
-    rt.observations.set(record.id, { record, coap, paths });
+    this.#hold(rt, record, coap, paths);
+    return record;
+  }
+
+  /** Holds an observation in this process: its notifications are emitted from here. */
+  #hold(
+    rt: ClientRuntime,
+    record: ObservationRecord,
+    coap: ClientObservation,
+    paths: readonly LwM2mPath[],
+  ): void {
+    const active: ActiveObservation = { record, coap, paths, movedAway: false };
+    rt.observations.set(record.id, active);
     coap.on('notification', (n) => this.#onNotification(rt, record, paths, n));
     coap.on('end', (reason) => {
-      rt.observations.delete(record.id);
+      if (rt.activeObservations?.get(record.id) === active) rt.observations.delete(record.id);
+      // Another process holds it now (and the record says so): nothing ended.
+      if (active.movedAway) return;
       // Cluster mode: a process shutting down leaves its observations in the shared store, for
       // the process the device next updates at to take over (cluster.ts).
       if (this.#cluster !== undefined && this.#state === 'closing') return;
@@ -733,7 +770,57 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
         (err: unknown) => this.#logger?.warn({ err }, 'observation store failed'),
       );
     });
-    return record;
+  }
+
+  /**
+   * Cluster mode: a notification whose token this process does not hold. Answered with RST, it
+   * would end the observation at the device (RFC 7641 §3.6); but a UDP balancer may have sent it
+   * here while another process holds the observation. When the store has the token, for a
+   * registration that exists, on this transport (and, over DTLS, from the registered identity),
+   * this process takes the observation over: it adopts the token (the notification and the
+   * next ones are emitted from here, as for its own observations), marks the record as its own,
+   * and tells the former holder to let go without a word to the device. False (RST) otherwise,
+   * and for a record marked as this process's: it ended here, or is ending.
+   */
+  async #unknownNotification(
+    n: UnknownNotification,
+    signal: AbortSignal,
+    transport: Transport,
+  ): Promise<boolean> {
+    const cluster = this.#cluster;
+    if (cluster === undefined || this.#state !== 'started') return false;
+    const id = Buffer.from(n.token).toString('hex');
+    const record = await this.observations.get(id);
+    if (record === undefined || record.node === cluster.nodeId) return false;
+    const reg = await this.registrations.getById(record.registrationId);
+    if (reg === undefined || reg.transport !== transport) return false;
+    if (transport === 'dtls' && reg.identity !== n.peer.identity) return false;
+    const endpoint = transport === 'dtls' ? this.#dtls : this.#udp;
+    // The endpoint stopped waiting (RST went out) or we are closing: leave it to the holder.
+    if (signal.aborted || this.#state !== 'started' || endpoint === undefined) return false;
+    const rt = this.#adopt(this.#runtime(reg), reg);
+    const paths = record.paths.map((p) => parsePath(p));
+    const request = outgoingRequest(
+      rt,
+      dm.observeRequest(paths, record.composite, record.contentFormat ?? ContentFormat.TEXT),
+      this.#requestTimeout,
+      undefined,
+    );
+    const mine: ObservationRecord = { ...record, node: cluster.nodeId };
+    const coap = endpoint.adoptObservation(n.peer, request, n.token, n);
+    this.#hold(rt, mine, coap, paths);
+    try {
+      await this.observations.add(mine);
+    } catch (err) {
+      // Held here all the same: the device keeps its observation; the record lags behind.
+      this.#logger?.warn({ err, id }, 'cluster: recording an observation taken over failed');
+    }
+    cluster.observationMoved(record);
+    this.#logger?.info?.(
+      { endpoint: reg.endpoint, id, from: record.node },
+      'cluster: took over an observation whose notification came here',
+    );
+    return true;
   }
 
   #onNotification(
@@ -866,6 +953,21 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   /** What the cluster link may do to this process's per-registration state (cluster.ts). */
   #clusterHooks(): ClusterHooks {
     return {
+      moved: (registrationId, id) => {
+        const active = this.#runtimes.get(registrationId)?.activeObservations?.get(id);
+        if (active === undefined) return;
+        // Events may arrive late: let go only if the store still says another process has it.
+        this.observations.get(id).then(
+          (current) => {
+            if (current !== undefined && current.node === this.nodeId) return;
+            active.movedAway = true;
+            // Reactive: the device keeps observing; the new holder answers it now.
+            void active.coap.cancel('reactive');
+          },
+          (err: unknown) =>
+            this.#logger?.warn({ err, id }, 'cluster: re-reading a moved observation failed'),
+        );
+      },
       released: (id) => {
         const rt = this.#runtimes.get(id);
         if (rt === undefined) return;

@@ -3,6 +3,7 @@
  * serves values from a map through the real codecs, and records what it was asked. Not a client
  * implementation (that is apps/client); just enough to exercise the server over the wire.
  */
+import dgram from 'node:dgram';
 import type { CoapEndpoint, CoapRequest, CoapResponse, ServerObservation } from '@lwm2m-ts/coap';
 import { CoapEndpoint as Endpoint } from '@lwm2m-ts/coap';
 import {
@@ -22,6 +23,12 @@ import {
   type TypedValue,
 } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
+import {
+  type CoapMessage,
+  CoapOptionNumber,
+  decodeCoapMessage,
+  encodeCoapMessage,
+} from '@lwm2m-ts/testkit';
 
 const registry = ObjectRegistry.withBuiltins();
 
@@ -30,7 +37,7 @@ export interface TestDeviceOptions {
   readonly refuse?: readonly number[];
   /** Does not answer at all (to test timeouts). */
   readonly silent?: boolean;
-  readonly socket?: import('node:dgram').Socket;
+  readonly socket?: dgram.Socket;
 }
 
 export function initialValues(): Map<string, TypedValue> {
@@ -242,5 +249,69 @@ export class TestDevice {
       default:
         return { code: '4.05' };
     }
+  }
+}
+
+/**
+ * A bare UDP socket on loopback that sends notifications by hand (a device's packet a balancer
+ * handed to some process) and records the ACKs and RSTs it gets back.
+ */
+export class RawNotifier {
+  readonly replies: CoapMessage[] = [];
+  #nextId = 0x4000;
+
+  private constructor(private readonly socket: dgram.Socket) {
+    socket.on('message', (buf) => {
+      try {
+        this.replies.push(decodeCoapMessage(buf));
+      } catch {
+        // not CoAP: not ours to judge here
+      }
+    });
+  }
+
+  static async open(): Promise<RawNotifier> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    return new RawNotifier(socket);
+  }
+
+  /** Sends a 2.05 notification with `token` (hex) and Observe `seq`; resolves with its message id. */
+  notify(
+    to: { port: number },
+    token: string,
+    seq: number,
+    payload: string,
+    options: { readonly type?: 'CON' | 'NON'; readonly contentFormat?: number } = {},
+  ): number {
+    const messageId = this.#nextId++;
+    const bytes = encodeCoapMessage({
+      type: options.type ?? 'CON',
+      code: '2.05',
+      messageId,
+      token: Buffer.from(token, 'hex'),
+      options: [
+        { number: CoapOptionNumber.Observe, value: seq },
+        { number: CoapOptionNumber.ContentFormat, value: options.contentFormat ?? 110 },
+      ],
+      payload,
+    });
+    this.socket.send(bytes, to.port, '127.0.0.1');
+    return messageId;
+  }
+
+  /** The ACK or RST for `messageId`, once it came (polls up to `ms`). */
+  async reply(messageId: number, ms = 3000): Promise<CoapMessage> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const r = this.replies.find((m) => m.messageId === messageId && m.code === '0.00');
+      if (r !== undefined) return r;
+      if (Date.now() > end) throw new Error(`no ACK or RST for message ${messageId}`);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 }

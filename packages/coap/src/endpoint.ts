@@ -55,6 +55,7 @@ import {
   EndpointClosedError,
   PeerResetError,
   RequestAbortedError,
+  TokenInUseError,
   UnexpectedResponseError,
 } from './errors.js';
 import type {
@@ -69,6 +70,8 @@ import type {
   Peer,
   RequestContext,
   RequestHandler,
+  UnknownNotification,
+  UnknownNotificationHandler,
 } from './message.js';
 import {
   type AgentInternals,
@@ -158,6 +161,12 @@ export interface EndpointOptions {
   /** Default `timeout` of outgoing requests (ms). Default 30 000. */
   readonly requestTimeout?: number;
   readonly handler?: RequestHandler;
+  /**
+   * Asked about a notification (CON or NON response with Observe) whose token matches nothing
+   * here, before it is answered with RST: another process of a cluster may hold the observation
+   * (see `UnknownNotificationHandler`). Without it, such notifications get RST at once.
+   */
+  readonly unknownNotification?: UnknownNotificationHandler;
   readonly logger?: CoapLogger;
 }
 
@@ -173,6 +182,8 @@ export interface EndpointStats {
   readonly badOptions: number;
   /** Responses with an unknown token, answered with RST. */
   readonly unknownTokens: number;
+  /** Notifications with an unknown token that `unknownNotification` accepted. */
+  readonly claimedNotifications: number;
   /** Empty CONs (pings) answered with RST. */
   readonly pings: number;
 }
@@ -190,6 +201,23 @@ type Outgoing =
 interface DedupEntry {
   /** The ACK/RST (or piggybacked response) we sent for the message: re-sent for duplicates. */
   reply: Buffer | undefined;
+}
+
+/** A notification with an unknown token while `unknownNotification` decides about it. */
+interface Claim {
+  readonly tokenHex: string;
+  readonly controller: AbortController;
+  timer: NodeJS.Timeout | undefined;
+  /** Messages with the token waiting for the decision (the first one first) and their dedup entries. */
+  readonly waiting: {
+    readonly msg: ParsedMessage;
+    readonly rinfo: dgram.RemoteInfo;
+    readonly entry: DedupEntry;
+  }[];
+  /** Undefined while waiting; false once RST went out (the hook may still be running). */
+  decided: boolean | undefined;
+  /** The observation the hook adopted for the token while waiting. */
+  adopted: ClientObservationImpl | undefined;
 }
 
 /** What the server-side request listener needs about the request node-coap is handling. */
@@ -263,7 +291,11 @@ const MAX_BLOCK1_TRANSFERS = 256;
 /** Malformed-input warnings remembered (once per peer and reason) before the memory is reset. */
 const WARN_ONCE_LIMIT = 1000;
 const NOOP = (): void => {};
-const TOKEN_POOL = 64 * 8;
+/**
+ * Random bytes for tokens, shared by every endpoint of the process: filled 8 KB at a time, so a
+ * fleet of thousands of endpoints does not pay a random-number call and an allocation each.
+ */
+const tokenBytes = { pool: Buffer.allocUnsafeSlow(8 * 1024), at: 8 * 1024 };
 const CODE_2_05 = 0x45;
 const NOT_FOUND: CoapResponse = { code: '4.04' };
 const NO_OBSERVATION = (): undefined => undefined;
@@ -289,6 +321,9 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   private readonly piggyback: PiggybackWindow<DirectServing>;
   private readonly block1: Block1Reassembler;
   private handler: RequestHandler | undefined;
+  private unknownNotification: UnknownNotificationHandler | undefined;
+  /** Unknown-token notifications being decided, by token (kept until the hook settles). */
+  private readonly claims = new Map<string, Claim>();
 
   private state: 'new' | 'listening' | 'closing' | 'closed' = 'new';
   private listening: Promise<{ address: string; port: number }> | undefined;
@@ -308,14 +343,13 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   private serving: Serving | undefined;
   private messageId = Math.floor(Math.random() * 0x10000);
   private sequence = 1;
-  private tokenPool: Buffer | undefined;
-  private tokenAt = TOKEN_POOL;
   private readonly counters = {
     received: 0,
     malformed: 0,
     duplicates: 0,
     badOptions: 0,
     unknownTokens: 0,
+    claimedNotifications: 0,
     pings: 0,
   };
   private serverObservationHost: ObservationHost | undefined;
@@ -337,6 +371,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     this.conEvery = Math.max(1, Math.floor(options.observeConEvery ?? 20));
     this.logger = options.logger;
     this.handler = options.handler;
+    this.unknownNotification = options.unknownNotification;
     this.ownsSocket = options.socket === undefined;
     this.closeSocket = options.closeSocket ?? this.ownsSocket;
     const givenType = (options.socket as { type?: unknown } | undefined)?.type;
@@ -469,6 +504,11 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     this.handler = handler;
   }
 
+  /** Replaces the `unknownNotification` option (undefined: RST at once, as without it). */
+  setUnknownNotificationHandler(handler: UnknownNotificationHandler | undefined): void {
+    this.unknownNotification = handler;
+  }
+
   /** Counters since the endpoint started. */
   stats(): EndpointStats {
     return { ...this.counters };
@@ -517,6 +557,49 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     if (this.state !== 'listening') throw new EndpointClosedError();
     const obs = new ClientObservationImpl(this.clientObservationHost, target, req, token, first);
     this.clientObservations.set(token.toString('hex'), obs);
+    return obs;
+  }
+
+  /**
+   * Takes on an observation this endpoint did not register (another process of a cluster did,
+   * with the same token): from now on notifications with `token` are matched here and delivered
+   * to the returned observation, as for one `observe()` made. Meant for `unknownNotification`:
+   * adopted there, the notification asked about is delivered to it too (so `first` is that
+   * notification, and the sequence of RFC 7641 §3.4 starts with it). `request` is the
+   * registration request as it was sent (path, query, accept, FETCH body): `cancel()` (proactive:
+   * GET/FETCH with Observe=1 and the token, RFC 7641 §3.6) and `reregister()` send it, from this
+   * endpoint's socket, to where the notifications come from; `cancel('reactive')` forgets the
+   * token. Throws EndpointClosedError when not listening, TokenInUseError when a request or
+   * observation of this endpoint uses the token, RangeError for a token over 8 bytes.
+   */
+  adoptObservation(
+    peer: Peer,
+    request: OutgoingRequest,
+    token: Uint8Array,
+    first: IncomingResponse,
+  ): ClientObservation {
+    if (this.state !== 'listening') throw new EndpointClosedError();
+    if (token.length > 8) throw new RangeError(`a token is 0–8 bytes, got ${token.length}`);
+    const t = Buffer.from(token); // a copy: the caller's bytes may change
+    const hex = t.toString('hex');
+    if (this.exchanges.has(hex) || this.clientObservations.has(hex)) throw new TokenInUseError(hex);
+    const obs = new ClientObservationImpl(
+      this.clientObservationHost,
+      peer,
+      request,
+      t,
+      first,
+      false,
+    );
+    this.clientObservations.set(hex, obs);
+    const claim = this.claims.get(hex);
+    if (claim?.decided === false) {
+      // Adopted too late: the peer got RST and dropped the observation (RFC 7641 §3.6). Ended
+      // after the caller has attached its listeners, so it hears why.
+      queueMicrotask(() => obs.end('cancelled'));
+    } else if (claim !== undefined) {
+      claim.adopted = obs;
+    }
     return obs;
   }
 
@@ -1371,9 +1454,27 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     }
     const tokenHex = msg.token.toString('hex');
     const ex = this.exchanges.get(tokenHex);
-    const obs = ex === undefined ? this.clientObservations.get(tokenHex) : undefined;
     const ttl = (con ? this.timing.exchangeLifetime : this.timing.nonLifetime) * 1000;
+    if (ex === undefined && this.claims.size > 0) {
+      const claim = this.claims.get(tokenHex);
+      if (claim !== undefined && claim.decided === undefined) {
+        // The next notification of the observation being decided about follows that decision.
+        const entry: DedupEntry = { reply: undefined };
+        this.dedup.set(rinfo.address, rinfo.port, msg.messageId, entry, ttl);
+        claim.waiting.push({ msg, rinfo, entry });
+        return;
+      }
+    }
+    const obs = ex === undefined ? this.clientObservations.get(tokenHex) : undefined;
     if (ex === undefined && obs === undefined) {
+      const hook = this.unknownNotification;
+      if (hook !== undefined && !this.claims.has(tokenHex)) {
+        const observe = optionValue(msg, OptionNumber.OBSERVE);
+        if (observe !== undefined) {
+          this.claim(msg, rinfo, tokenHex, decodeUint(observe), ttl, hook);
+          return;
+        }
+      }
       // §5.3.2: a response we cannot match is rejected; for a notification of an observation we
       // dropped this is the reactive cancel (RFC 7641 §3.6).
       this.counters.unknownTokens++;
@@ -1397,6 +1498,92 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     this.dedup.set(rinfo.address, rinfo.port, msg.messageId, { reply: ack }, ttl);
     if (ex !== undefined) this.toAgent(ex, msg, rinfo, true);
     else if (obs !== undefined) this.notification(obs, msg, rinfo);
+  }
+
+  /**
+   * Asks `unknownNotification` about a notification with an unknown token. Its duplicates are
+   * ignored meanwhile (the dedup entry has no reply yet) and later notifications with the token
+   * wait for the same decision; the wait is bounded by ACK_TIMEOUT (RFC 7252 §4.8), after which
+   * RST goes out as without the hook, before the peer's retransmissions pile up.
+   */
+  private claim(
+    msg: ParsedMessage,
+    rinfo: dgram.RemoteInfo,
+    tokenHex: string,
+    observe: number,
+    ttl: number,
+    hook: UnknownNotificationHandler,
+  ): void {
+    const entry: DedupEntry = { reply: undefined };
+    this.dedup.set(rinfo.address, rinfo.port, msg.messageId, entry, ttl);
+    const claim: Claim = {
+      tokenHex,
+      controller: new AbortController(),
+      timer: undefined,
+      waiting: [{ msg, rinfo, entry }],
+      decided: undefined,
+      adopted: undefined,
+    };
+    this.claims.set(tokenHex, claim);
+    claim.timer = setTimeout(() => this.decide(claim, false), this.timing.ackTimeout * 1000);
+    const notification: UnknownNotification = {
+      ...incomingResponse(msg, msg.payload, peerOf(rinfo)),
+      token: Buffer.from(msg.token),
+      observe,
+      confirmable: msg.type === MessageType.CON,
+    };
+    let answer: boolean | Promise<boolean>;
+    try {
+      answer = hook(notification, claim.controller.signal);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    Promise.resolve(answer).then(
+      (ok) => this.settle(claim, ok === true),
+      (err: unknown) => {
+        this.logger?.warn({ err }, 'coap: unknownNotification handler failed');
+        this.settle(claim, false);
+      },
+    );
+  }
+
+  /** The hook answered (maybe after the bound). */
+  private settle(claim: Claim, ok: boolean): void {
+    if (this.claims.get(claim.tokenHex) === claim) this.claims.delete(claim.tokenHex);
+    this.decide(claim, ok);
+  }
+
+  /** ACKs (true) or resets (false) the waiting notifications; once per claim. */
+  private decide(claim: Claim, ok: boolean): void {
+    if (claim.decided !== undefined) return;
+    claim.decided = ok;
+    clearTimeout(claim.timer);
+    claim.timer = undefined;
+    if (ok) {
+      if (this.claims.get(claim.tokenHex) === claim) this.claims.delete(claim.tokenHex);
+    } else {
+      claim.controller.abort();
+      // The peer gets RST and drops its side (RFC 7641 §3.6): ours cannot live on.
+      claim.adopted?.end('cancelled');
+    }
+    const waiting = claim.waiting.splice(0);
+    if (this.state !== 'listening') return;
+    const obs = ok ? this.clientObservations.get(claim.tokenHex) : undefined;
+    for (const { msg, rinfo, entry } of waiting) {
+      const con = msg.type === MessageType.CON;
+      if (ok) {
+        this.counters.claimedNotifications++;
+        if (con) {
+          entry.reply = encodeMessage({ type: MessageType.ACK, code: 0, messageId: msg.messageId });
+          this.sendRaw(entry.reply, rinfo.port, rinfo.address);
+        }
+        if (obs !== undefined) this.notification(obs, msg, rinfo);
+      } else {
+        this.counters.unknownTokens++;
+        const rst = this.sendRst(msg.messageId, rinfo);
+        if (con) entry.reply = rst;
+      }
+    }
   }
 
   /** Hands a response to node-coap's agent, which completes the exchange (fetching Block2 blocks). */
@@ -1942,14 +2129,13 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
   /** 8 random bytes (RFC 7252 §5.3.1), unique among live exchanges and observations. */
   private newToken(): Buffer {
     for (;;) {
-      let pool = this.tokenPool;
-      if (pool === undefined || this.tokenAt >= TOKEN_POOL) {
-        pool ??= this.tokenPool = Buffer.allocUnsafeSlow(TOKEN_POOL);
-        randomFillSync(pool);
-        this.tokenAt = 0;
+      const bytes = tokenBytes;
+      if (bytes.at >= bytes.pool.length) {
+        randomFillSync(bytes.pool);
+        bytes.at = 0;
       }
-      const t = Buffer.from(pool.subarray(this.tokenAt, this.tokenAt + 8));
-      this.tokenAt += 8;
+      const t = Buffer.from(bytes.pool.subarray(bytes.at, bytes.at + 8));
+      bytes.at += 8;
       const hex = t.toString('hex');
       if (!this.exchanges.has(hex) && !this.clientObservations.has(hex)) return t;
     }
@@ -1963,6 +2149,15 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     // (Empty collections are left alone: clearing one allocates, and most are empty here.)
     if (this.exchanges.size > 0) {
       for (const ex of [...this.exchanges.values()]) this.fail(ex, new EndpointClosedError());
+    }
+    if (this.claims.size > 0) {
+      for (const claim of this.claims.values()) {
+        clearTimeout(claim.timer);
+        claim.decided ??= false;
+        claim.waiting.length = 0;
+        claim.controller.abort();
+      }
+      this.claims.clear();
     }
     if (this.clientObservations.size > 0) {
       for (const obs of [...this.clientObservations.values()]) obs.end('closed');

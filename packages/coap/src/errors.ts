@@ -42,6 +42,19 @@ export class UnexpectedResponseError extends LwM2mError {
   }
 }
 
+/**
+ * `adoptObservation()` was given a token a request or an observation of the endpoint already
+ * uses: one token routes to one of them only. 5.03, as the token is busy for now.
+ */
+export class TokenInUseError extends ServiceUnavailableError {
+  readonly token: string;
+
+  constructor(tokenHex: string) {
+    super(`token ${tokenHex} is in use by a request or an observation of this endpoint`);
+    this.token = tokenHex;
+  }
+}
+
 /** The `reason` of a ServerObservation's aborted signal. */
 export class ObservationEndedError extends ServiceUnavailableError {
   readonly reason: ObservationEndReason;

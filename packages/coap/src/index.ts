@@ -4,6 +4,7 @@ export {
   ObservationEndedError,
   PeerResetError,
   RequestAbortedError,
+  TokenInUseError,
   UnexpectedResponseError,
 } from './errors.js';
 export type {
@@ -22,6 +23,8 @@ export type {
   RequestContext,
   RequestHandler,
   ServerObservation,
+  UnknownNotification,
+  UnknownNotificationHandler,
 } from './message.js';
 export {
   type BlockSize,

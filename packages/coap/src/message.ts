@@ -72,6 +72,30 @@ export interface IncomingResponse {
   readonly peer: Peer;
 }
 
+/**
+ * A notification (a CON or NON response with an Observe option) whose token matches no request
+ * and no observation of the endpoint: what `EndpointOptions.unknownNotification` is asked about.
+ */
+export interface UnknownNotification extends IncomingResponse {
+  readonly token: Uint8Array;
+  /** The Observe option: the notification's sequence number (RFC 7641 §3.4). */
+  readonly observe: number;
+  /** A CON notification is ACKed when accepted, a NON one needs no answer. */
+  readonly confirmable: boolean;
+}
+
+/**
+ * Decides about a notification with an unknown token: true accepts it (a CON is ACKed), false
+ * answers RST as without the hook (RFC 7641 §3.6: the peer then cancels its observation).
+ * `signal` aborts when the endpoint stops waiting (after ACK_TIMEOUT, or at close): RST went out,
+ * so the hook should not take the observation on any more. The notification is delivered to an
+ * observation the hook adopted (`CoapEndpoint.adoptObservation`) for its token.
+ */
+export type UnknownNotificationHandler = (
+  notification: UnknownNotification,
+  signal: AbortSignal,
+) => boolean | Promise<boolean>;
+
 /** A request to send with `CoapEndpoint.request()` or `observe()`. */
 export interface OutgoingRequest {
   readonly method: CoapMethod;

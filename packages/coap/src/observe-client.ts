@@ -56,10 +56,16 @@ export class ClientObservationImpl extends EventEmitter<Events> implements Clien
     readonly request: OutgoingRequest,
     readonly token: Buffer,
     readonly first: IncomingResponse,
+    /**
+     * false for an adopted observation (`CoapEndpoint.adoptObservation`): `first` is the
+     * notification that made it ours and is delivered as well, so the sequence (§3.4) starts with
+     * the next notification delivered instead of after `first`.
+     */
+    firstIsRegistration = true,
   ) {
     super();
     this.current = peer;
-    this.lastSeq = first.observe;
+    this.lastSeq = firstIsRegistration ? first.observe : undefined;
     this.lastTime = Date.now();
   }
 
