@@ -60,6 +60,14 @@ export interface ClusterOptions {
    * next updates at.
    */
   readonly heartbeatMs?: number;
+  /**
+   * How long this process uses a registration it read from the shared store before reading it
+   * again, in ms (default 1000; 0: always read the store). Requests to devices look their
+   * registration up first, and a Redis round trip per request halves the request rate at one
+   * request in flight. Changes through this process and other processes' events update or evict
+   * the copy at once; the time bounds how stale it can be when an event is lost.
+   */
+  readonly registrationCacheMs?: number;
 }
 
 /** The events relayed between processes. */

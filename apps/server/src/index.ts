@@ -1,3 +1,7 @@
+export {
+  CachedRegistrationStore,
+  type RegistrationCacheOptions,
+} from './cached-registration-store.js';
 export { modelsForRegistration } from './client-models.js';
 export {
   type ClusterBus,

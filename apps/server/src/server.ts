@@ -44,6 +44,7 @@ import {
   UnsupportedContentFormatError,
 } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
+import { CachedRegistrationStore } from './cached-registration-store.js';
 import { modelsForRegistration } from './client-models.js';
 import {
   type ClusterHooks,
@@ -308,6 +309,8 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   readonly #allowUnsecured: boolean;
   readonly #logger: ServerLogger | undefined;
   readonly #runtimes = new Map<string, ClientRuntime>();
+  /** Cluster mode: the local copy of registrations (`registrations` then goes through it). */
+  readonly #registrationCache: CachedRegistrationStore | undefined;
   /** The queue-mode runtimes by endpoint: `queueState` is asked per device in lists and SSE. */
   readonly #queuedByEndpoint = new Map<string, ClientRuntime>();
   /** `${transport}|${address}|${port}` → registration id, to find who sent a Send. */
@@ -338,7 +341,16 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     super();
     this.#options = options;
     this.registry = options.registry ?? ObjectRegistry.withBuiltins();
-    this.registrations = options.registrationStore ?? this.#own(new InMemoryRegistrationStore());
+    const registrations = options.registrationStore ?? this.#own(new InMemoryRegistrationStore());
+    const cacheMs = options.cluster?.registrationCacheMs ?? 1000;
+    if (!(cacheMs >= 0)) throw new RangeError('cluster.registrationCacheMs must be ≥ 0');
+    // Cluster mode: the store is shared (Redis); a short-lived local copy saves a round trip
+    // per request. Outside cluster mode nobody else changes the store: nothing to save.
+    this.#registrationCache =
+      options.cluster && cacheMs > 0
+        ? new CachedRegistrationStore(registrations, { ttlMs: cacheMs })
+        : undefined;
+    this.registrations = this.#registrationCache ?? registrations;
     this.observations = options.observationStore ?? this.#own(new InMemoryObservationStore());
     this.security = options.securityStore ?? this.#own(new InMemorySecurityStore());
     this.#requestTimeout = options.requestTimeout ?? 10_000;
@@ -969,6 +981,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
         );
       },
       released: (id) => {
+        this.#registrationCache?.evictId(id);
         const rt = this.#runtimes.get(id);
         if (rt === undefined) return;
         this.#dropRuntime(
@@ -977,6 +990,8 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
         );
       },
       heard: (reg, updated) => {
+        // Registered or updated through another process: the local copy is out of date.
+        if (updated) this.#registrationCache?.evict(reg.endpoint);
         this.#scheduleExpiry(reg.expiresAt);
         const rt = this.#runtimes.get(reg.id);
         if (rt === undefined) return;
