@@ -171,6 +171,8 @@ export interface BootstrapEngineOptions {
   /** Local bind address and port, CoAP parameters and logger of the sockets. */
   readonly local?: { readonly address?: string; readonly port?: number } | undefined;
   readonly coap?: TransportCoapOptions | undefined;
+  /** Time limit of a DTLS handshake with the bootstrap server (ms); default the DTLS package's. */
+  readonly handshakeTimeoutMs?: number | undefined;
   readonly logger?:
     | { warn(obj: object, msg: string): void; debug?(obj: object, msg: string): void }
     | undefined;
@@ -494,6 +496,7 @@ export class BootstrapEngine extends EventEmitter<BootstrapEngineEvents> {
       local: o.local,
       coap: o.coap,
       logger: o.logger,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
     });
     const server = transport.server;
     // Over DTLS only the bootstrap server gets through; over CoAP its address must match (by

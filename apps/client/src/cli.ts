@@ -126,6 +126,9 @@ export async function runClient(ctx: CliContext): Promise<number> {
     }),
     // Without --server the account comes from the bootstrap server: queue mode is said here.
     queueMode: config.queue,
+    ...(config.handshakeTimeout !== undefined && {
+      dtlsHandshakeTimeout: config.handshakeTimeout,
+    }),
     ...(config.awakeTime !== undefined && { awakeTime: config.awakeTime }),
     ...(config.bootstrap !== undefined && {
       bootstrap: {

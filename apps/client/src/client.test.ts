@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { decodeValues, encodeText } from '@lwm2m-ts/codecs';
 import { ContentFormat, LwM2mPath, parseLinkFormat } from '@lwm2m-ts/core';
 import { DtlsServerSocket } from '@lwm2m-ts/dtls';
@@ -287,7 +288,95 @@ describe('LwM2mClient device management', () => {
   });
 });
 
+describe('LwM2mClient Reboot (/3/0/4)', () => {
+  it('restarts by default: answers 2.04, de-registers, and registers again keeping its objects', async () => {
+    const s = await server();
+    const c = client(s);
+    await c.start();
+    await c.set('/3303/0/5700', 31.5);
+    const again = next(c, 'registered');
+    const res = await s.send({ method: 'POST', path: '/3/0/4' });
+    expect(res.code).toBe('2.04');
+    await again;
+    expect(s.registers()).toHaveLength(2);
+    expect(s.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    const value = await s.send({ method: 'GET', path: '/3303/0/5700', accept: ContentFormat.TEXT });
+    expect(text(value.payload)).toBe('31.5');
+  });
+
+  it("does nothing with onReboot 'none', and calls a function given instead", async () => {
+    const s = await server();
+    const quiet = client(s, { onReboot: 'none' });
+    await quiet.start();
+    expect((await s.send({ method: 'POST', path: '/3/0/4' })).code).toBe('2.04');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.registers()).toHaveLength(1);
+    expect(s.requests.some((r) => r.method === 'DELETE')).toBe(false);
+
+    const s2 = await server();
+    let calls = 0;
+    const own = client(s2, { endpoint: 'dev-2', onReboot: () => void calls++ });
+    await own.start();
+    expect((await s2.send({ method: 'POST', path: '/3/0/4' })).code).toBe('2.04');
+    await expect.poll(() => calls).toBe(1);
+    expect(s2.registers()).toHaveLength(1);
+  });
+});
+
+describe('LwM2mClient DTLS handshake time limit', () => {
+  it('gives up a handshake with a silent coaps:// server after dtlsHandshakeTimeout and retries', async () => {
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    open.push({ close: () => new Promise<void>((resolve) => silent.close(() => resolve())) });
+    const c = client(
+      { uri: `coaps://127.0.0.1:${silent.address().port}` },
+      {
+        dtlsHandshakeTimeout: 400,
+        server: {
+          psk: { identity: 'dev-1', key: Buffer.from('secret') },
+          retry: { retryTimer: 50, jitter: 0 },
+        },
+      },
+    );
+    const t0 = performance.now();
+    const retry = next(c, 'retry', 5000);
+    c.start().catch(() => {});
+    const [info] = await retry;
+    // The 10 s default would not have ended the attempt yet; the CoAP timers are ~0.6 s here.
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(info.operation).toBe('register');
+    expect(info.error.message).toMatch(/handshake|DTLS/i);
+  });
+});
+
 describe('LwM2mClient observe and server commands', () => {
+  it('forgets the write-attributes of an instance the server deletes: one created again starts clean', async () => {
+    const s = await server();
+    const c = client(s);
+    await c.start();
+    const discover = async (path: string) =>
+      text((await s.send({ method: 'GET', path, accept: ContentFormat.LINK_FORMAT })).payload);
+    expect((await s.send({ method: 'PUT', path: '/3303/0', query: ['pmin=7'] })).code).toBe('2.04');
+    expect((await s.send({ method: 'PUT', path: '/3303/0/5700', query: ['gt=25'] })).code).toBe(
+      '2.04',
+    );
+    expect((await s.send({ method: 'PUT', path: '/3303', query: ['pmax=99'] })).code).toBe('2.04');
+    expect(await discover('/3303/0')).toContain('pmin=7');
+    expect((await s.send({ method: 'DELETE', path: '/3303/0' })).code).toBe('2.02');
+    const created = await s.send({
+      method: 'POST',
+      path: '/3303',
+      payload: Buffer.from('[{"bn":"/3303/0/","n":"5700","v":20}]'),
+      contentFormat: ContentFormat.SENML_JSON,
+    });
+    expect(created.code).toBe('2.01');
+    const after = await discover('/3303/0');
+    expect(after).not.toContain('pmin=7');
+    expect(after).not.toContain('gt=25');
+    // The object's own attributes stay: only what was below the deleted instance went.
+    expect(await discover('/3303')).toContain('pmax=99');
+  });
+
   it('notifies an observer as write-attributes say, and cancels on re-registration', async () => {
     const s = await server();
     const c = client(s);

@@ -168,6 +168,19 @@ export interface LwM2mClientOptions {
   readonly coapOptions?: TransportCoapOptions;
   /** Time limit of a Register, Update or Send in ms. Default 30 000. */
   readonly requestTimeout?: number;
+  /**
+   * What Execute /3/0/4 (Reboot) does once its 2.04 is sent: `'restart'` (default) simulates a
+   * reboot — the client de-registers and registers again, keeping its objects; `'none'` does
+   * nothing; a function is called instead (a real device reboots there). Ignored when `objects`
+   * brings its own Device object.
+   */
+  readonly onReboot?: 'restart' | 'none' | (() => void | Promise<void>);
+  /**
+   * Time limit of a DTLS handshake toward a coaps:// server, retries included, in ms (default
+   * 10 000). A failed handshake (a wrong PSK's alert, or this time) fails the Register attempt,
+   * which is retried as the retry policy says.
+   */
+  readonly dtlsHandshakeTimeout?: number;
   /** How long `close()` waits for the De-register answer (ms). Default 5000. */
   readonly deregisterTimeout?: number;
   /** The Update goes out at lifetime − max(lifetime/10, updateMargin s). Default 1. */
@@ -408,6 +421,11 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       currentAccount: () => this.#account ?? (server && { uri: server.uri, psk: server.psk }),
       registry: options.registry ?? defaultRegistry(),
       coapOptions: options.coapOptions,
+      deviceHooks: {
+        onReboot: () => this.#reboot(),
+        onHookError: (err) =>
+          this.#reportError(err instanceof Error ? err : new Error(String(err))),
+      },
       serverHooks: {
         // Core TS 1.2 Appendix E.2 /1/x/8: "the LwM2M Client MUST perform an Update".
         onRegistrationUpdateTrigger: () => this.#engine?.requestUpdate(),
@@ -770,6 +788,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       local: this.#options.local,
       coap: this.#options.coapOptions,
       logger: this.#options.logger,
+      handshakeTimeoutMs: this.#options.dtlsHandshakeTimeout,
     });
     transport.endpoint.on('error', (err) => this.#reportError(err));
     transport.endpoint.setHandler(this.#handle);
@@ -886,6 +905,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       local: this.#options.local,
       coap: this.#options.coapOptions,
       logger: this.#options.logger,
+      handshakeTimeoutMs: this.#options.dtlsHandshakeTimeout,
       onError: (err) => this.#reportError(err),
       ...(bs?.timeout !== undefined && { timeout: bs.timeout }),
       ...(this.#options.requestTimeout !== undefined && {
@@ -1047,6 +1067,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
         attributes.apply(path, update, attributeTargetInfo(tree.resourceModel(path)));
       },
       discoverAttributes: (path) => attributes.forPath(path),
+      deleted: (path) => attributes.clear(path),
     });
     this.#dm = { version, attributes, observations, handler };
     const loading = this.#refreshPeriods().finally(() => {
@@ -1128,6 +1149,19 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       endpoint: this.endpointName,
       serverUri: this.#serverUri,
     };
+  }
+
+  /** Execute /3/0/4, after its 2.04 went out. */
+  async #reboot(): Promise<void> {
+    const hook = this.#options.onReboot ?? 'restart';
+    if (hook === 'none') return;
+    if (typeof hook === 'function') {
+      await hook();
+      return;
+    }
+    // A simulated reboot: gone from the server, then back with a new registration.
+    await this.deregister();
+    if (this.#state === 'open') await this.start();
   }
 
   #reportError(err: Error): void {

@@ -49,6 +49,8 @@ describe('parseConfig', () => {
       '--local-port',
       '0',
       '--version-fallback',
+      '--handshake-timeout',
+      '2500',
     ]);
     expect(c).toMatchObject({
       server: 'coaps://[::1]:5684',
@@ -63,6 +65,7 @@ describe('parseConfig', () => {
       localAddress: '127.0.0.7',
       localPort: 0,
       versionFallback: true,
+      handshakeTimeout: 2500,
     });
     expect([...c.pskKey!]).toEqual([1, 2, 0xab]);
   });

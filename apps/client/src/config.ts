@@ -31,6 +31,8 @@ export interface ClientConfig {
   readonly queue: boolean;
   /** Queue mode: how long to stay reachable after the last exchange (ms). */
   readonly awakeTime: number | undefined;
+  /** Time limit of a DTLS handshake (ms), retries included. */
+  readonly handshakeTimeout: number | undefined;
   /** Directories of extra DDF files. */
   readonly models: readonly string[];
   /** The interactive console on stdin (off with --no-console). */
@@ -96,6 +98,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'lifetime', flag: 'lifetime', kind: 'seconds' },
   { key: 'queue', flag: 'queue', kind: 'flag' },
   { key: 'awakeTime', flag: 'awake-time', kind: 'ms' },
+  { key: 'handshakeTimeout', flag: 'handshake-timeout', kind: 'ms' },
   { key: 'models', flag: 'models', kind: 'paths' },
   { key: 'console', flag: 'no-console', kind: 'flag', negate: true },
   { key: 'localAddress', flag: 'local-address', kind: 'address' },
@@ -137,6 +140,8 @@ flags win over the environment):
   --lifetime SECONDS      registration lifetime (default 300)
   --queue                 queue mode: stop listening after --awake-time without exchanges
   --awake-time MS         queue mode awake time (default 93000, CoAP MAX_TRANSMIT_WAIT)
+  --handshake-timeout MS  time limit of a DTLS handshake, retries included (default 10000); a
+                          handshake that fails is a failed Register, retried with back-off
   --models DIR            load extra object definitions (DDF XML) from DIR (repeatable;
                           in the environment, several directories separated by "${delimiter}")
   --local-address ADDR    bind the client's socket to this address (e.g. 127.0.0.2)
@@ -301,6 +306,7 @@ export function parseConfig(input: ParseInput): ParseResult {
     bsPskIdentity: undefined,
     bsPskKey: undefined,
     awakeTime: undefined,
+    handshakeTimeout: undefined,
     localAddress: undefined,
     localPort: undefined,
     endpoint: undefined,

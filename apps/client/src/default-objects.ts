@@ -101,6 +101,11 @@ export interface DefaultObjectsConfig {
   readonly coapOptions?: DownloadCoapOptions | undefined;
   /** Executing /1/x/8 and /1/x/4. */
   readonly serverHooks?: ServerObjectHooks;
+  /** Executing /3/0/4 Reboot, and where a failing hook is reported. */
+  readonly deviceHooks?: {
+    readonly onReboot?: () => void | Promise<void>;
+    readonly onHookError?: (err: unknown) => void;
+  };
 }
 
 export function defaultObjects(config: DefaultObjectsConfig): ObjectEnabler[] {
@@ -256,6 +261,7 @@ function buildDefaultObject(
         firmwareVersion: '1.0.0',
         // Core TS 1.2 Appendix E.4: Supported Binding and Modes, `Q` for queue mode.
         supportedBindings: config.queueMode ? `${config.binding}Q` : config.binding,
+        ...config.deviceHooks,
       });
     case 4:
       return connectivityMonitoringObject(model);

@@ -56,6 +56,11 @@ export interface DmHandlerOptions {
   readonly writeAttributes: (path: LwM2mPath, update: AttributeUpdate) => MaybePromise<void>;
   /** Attributes assigned at exactly this path, for Discover. */
   readonly discoverAttributes: (path: LwM2mPath) => WriteAttributes;
+  /**
+   * An instance was deleted: what was attached to it and below (write-attributes) goes with it,
+   * so an instance created later with the same id starts clean (Core TS 1.2 §6.3.7).
+   */
+  readonly deleted?: (path: LwM2mPath) => void;
 }
 
 const LINK_FORMAT = ContentFormat.LINK_FORMAT;
@@ -103,6 +108,7 @@ export function createDmHandler(tree: ObjectTree, options: DmHandlerOptions): Re
         return post(tree, path, req, origin, version);
       case 'DELETE':
         await tree.delete(path, origin);
+        options.deleted?.(path);
         return { code: '2.02' };
       case 'FETCH':
         return fetchComposite(tree, path, req, ctx, origin, options);

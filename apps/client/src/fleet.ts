@@ -102,6 +102,8 @@ export interface FleetOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Time limit of one Register or Update (ms). Default: the client's (30 s). */
   readonly requestTimeout?: number;
+  /** Time limit of each device's DTLS handshake (ms). Default: the client's (10 s). */
+  readonly dtlsHandshakeTimeout?: number;
   /** How long each De-register waits for its answer (ms). Default 5000. */
   readonly deregisterTimeout?: number;
   readonly logger?: ClientLogger;
@@ -305,6 +307,9 @@ export class Fleet extends EventEmitter<FleetEvents> {
         registry: this.#registry,
         ...(options.coapOptions !== undefined && { coapOptions: options.coapOptions }),
         ...(options.requestTimeout !== undefined && { requestTimeout: options.requestTimeout }),
+        ...(options.dtlsHandshakeTimeout !== undefined && {
+          dtlsHandshakeTimeout: options.dtlsHandshakeTimeout,
+        }),
         deregisterTimeout: options.deregisterTimeout ?? 5000,
         ...(options.logger !== undefined && { logger: options.logger }),
       },
