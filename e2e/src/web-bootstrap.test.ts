@@ -7,20 +7,23 @@
  * a DTLS-PSK device set up entirely from the form, and the token prompt. No console errors;
  * labels and keyboard focus; screenshots (wide and narrow) to look at.
  */
-import type { AddressInfo } from 'node:net';
 import { BootstrapServer, createRestApi } from '@lwm2m-ts/bootstrap';
 import { LwM2mClient, type LwM2mClientOptions } from '@lwm2m-ts/client';
 import { LwM2mServer, type ServerEvents } from '@lwm2m-ts/server';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  browserContext,
   CHROMIUM,
-  launchBrowser,
+  type Closers,
+  closeAll,
+  listenLocal,
+  openPage,
+  openWithToken,
   poll,
   shot,
   tabThrough,
   unlabelled,
-  watchConsole,
 } from './web-helpers.js';
 
 const EP = 'web-bs-dev-1';
@@ -35,11 +38,10 @@ function besides(errors: readonly string[], status: number): string[] {
 }
 
 describe.skipIf(!CHROMIUM)('the bootstrap server’s web page in Chromium', () => {
-  const open: { close(): Promise<unknown> }[] = [];
+  const open: Closers = [];
   let server: LwM2mServer;
   let bs: BootstrapServer;
   let base: string;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let context: BrowserContext;
 
   beforeAll(async () => {
@@ -57,17 +59,13 @@ describe.skipIf(!CHROMIUM)('the bootstrap server’s web page in Chromium', () =
     await Promise.all([server.start(), bs.start()]);
     const app = createRestApi(bs, { sseHeartbeatMs: 5000 });
     open.push(app);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await launchBrowser();
-    context = browser.context;
+    base = await listenLocal(app);
+    context = await browserContext(open);
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    // Clients first (they de-register while the servers listen), then the HTTP API, the servers.
-    for (const o of open.splice(0).reverse()) await o.close();
-  });
+  // Clients first (they de-register while the servers listen), then the browser, the HTTP API,
+  // the servers.
+  afterAll(() => closeAll(open));
 
   function registered(ep: string, timeoutMs = 20_000) {
     return new Promise<ServerEvents['registered'][0]>((resolve, reject) => {
@@ -105,11 +103,8 @@ describe.skipIf(!CHROMIUM)('the bootstrap server’s web page in Chromium', () =
     page.getByRole('group', { name: `DM server ${n}`, exact: true });
 
   it('adds, lists, watches a bootstrap, edits, refuses bad values in words and deletes', async () => {
-    const page = await context.newPage();
-    const errors = watchConsole(page);
-
     // The list, empty at first, with the live panel connected.
-    await page.goto(`${base}/`);
+    const { page, errors } = await openPage(context, `${base}/`);
     await page.getByRole('heading', { level: 1, name: 'Bootstrap configurations' }).waitFor();
     await page.getByText('No configuration yet').waitFor();
     await page.locator('.live-live').waitFor();
@@ -286,9 +281,7 @@ describe.skipIf(!CHROMIUM)('the bootstrap server’s web page in Chromium', () =
       identity: `${PSK_EP}-dm`,
       key: Buffer.from(DM_KEY, 'hex'),
     });
-    const page = await context.newPage();
-    const errors = watchConsole(page);
-    await page.goto(`${base}/new`);
+    const { page, errors } = await openPage(context, `${base}/new`);
     await page.getByRole('heading', { level: 1, name: 'Add a configuration' }).waitFor();
     await page.locator('.live-live').waitFor();
     await page.getByLabel('Endpoint', { exact: true }).fill(PSK_EP);
@@ -333,17 +326,7 @@ describe.skipIf(!CHROMIUM)('the bootstrap server’s web page in Chromium', () =
   it('asks for the token when the API needs one', async () => {
     const secured = createRestApi(bs, { token: 'bs-s3cret' });
     open.push(secured);
-    await secured.listen({ host: '127.0.0.1', port: 0 });
-    const url = `http://127.0.0.1:${(secured.server.address() as AddressInfo).port}`;
-    const page = await context.newPage();
-    const errors = watchConsole(page);
-    await page.goto(`${url}/`);
-    const dialog = page.getByRole('dialog', { name: 'Access token needed' });
-    await dialog.waitFor();
-    await dialog.getByLabel('Token').fill('bs-s3cret');
-    await dialog.getByRole('button', { name: 'Use this token' }).click();
-    await page.locator('.counts').waitFor();
-    await page.locator('.live-live').waitFor();
+    const { page, errors } = await openWithToken(context, await listenLocal(secured), 'bs-s3cret');
     expect(besides(errors, 401)).toEqual([]);
     await page.close();
   }, 60_000);

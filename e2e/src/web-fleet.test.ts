@@ -6,8 +6,7 @@
  * the count and the rows shown without ever asking for the whole fleet.
  */
 import dgram from 'node:dgram';
-import type { AddressInfo } from 'node:net';
-import { createRestApi, LwM2mServer, registerWebRoutes } from '@lwm2m-ts/server';
+import type { LwM2mServer } from '@lwm2m-ts/server';
 import {
   CoapOptionNumber,
   decodeCoapMessage,
@@ -16,7 +15,17 @@ import {
 } from '@lwm2m-ts/testkit';
 import type { BrowserContext, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchBrowser, poll, shot, unlabelled, watchConsole } from './web-helpers.js';
+import {
+  browserContext,
+  CHROMIUM,
+  type Closers,
+  closeAll,
+  poll,
+  shot,
+  startWebServer,
+  unlabelled,
+  watchConsole,
+} from './web-helpers.js';
 
 const FLEET = 1500;
 const name = (i: number) => `fleet-${String(i).padStart(4, '0')}`;
@@ -116,36 +125,21 @@ class RawFleet {
 }
 
 describe.skipIf(!CHROMIUM)('the web page with 1,500 devices', () => {
-  const open: { close(): Promise<unknown> }[] = [];
+  const open: Closers = [];
   let server: LwM2mServer;
   let fleet: RawFleet;
   let base: string;
   let context: BrowserContext;
 
   beforeAll(async () => {
-    server = new LwM2mServer({
-      coap: { address: '127.0.0.1', port: 0 },
-      dtls: false,
-      requestTimeout: 5000,
-    });
-    await server.start();
-    open.push(server);
-    const app = createRestApi(server, { sseHeartbeatMs: 5000 });
-    if (!app.hasRoute({ method: 'GET', url: '/' })) registerWebRoutes(app);
-    open.push(app);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    ({ server, base } = await startWebServer(open));
     fleet = new RawFleet(server.addresses().coap!.port);
     await fleet.open();
     open.push(fleet);
-    const browser = await launchBrowser();
-    context = browser.context;
-    open.push(browser);
+    context = await browserContext(open);
   }, 60_000);
 
-  afterAll(async () => {
-    for (const o of open.splice(0).reverse()) await o.close();
-  });
+  afterAll(() => closeAll(open));
 
   it('pages, searches and sorts on the server; live changes reload only the page', async () => {
     const started = Date.now();

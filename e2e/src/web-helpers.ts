@@ -1,11 +1,19 @@
 /**
- * What the browser tests of the two web pages share (web.test.ts, web-bootstrap.test.ts): Debian's
- * Chromium through playwright-core, console watching, screenshots, the label and focus checks.
+ * What the browser tests of the two web pages share (web.test.ts, web-fleet.test.ts,
+ * web-bootstrap.test.ts): Debian's Chromium through playwright-core, the server with its page,
+ * the token prompt, console watching, screenshots, the label and focus checks.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  createRestApi,
+  LwM2mServer,
+  type RestApiOptions,
+  registerWebRoutes,
+} from '@lwm2m-ts/server';
 import { peerOrSkip } from '@lwm2m-ts/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
@@ -14,7 +22,7 @@ import { expect } from 'vitest';
 export const CHROMIUM = peerOrSkip('chromium');
 
 /** Flags for a closed network: without them Chromium waits on lookups and updates. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -25,7 +33,7 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export const SCREENSHOTS = fileURLToPath(new URL('../.test-results/screenshots/', import.meta.url));
+const SCREENSHOTS = fileURLToPath(new URL('../.test-results/screenshots/', import.meta.url));
 
 // Scripts that run in the page, as plain JavaScript (e2e type-checks without the DOM library).
 
@@ -93,6 +101,90 @@ export async function launchBrowser(): Promise<{
     rmSync(userDataDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** What a test closes when it ends, in reverse order (`closeAll`). */
+export type Closers = { close(): Promise<unknown> }[];
+
+/** Closes what `open` holds, the last opened first, and empties it. */
+export async function closeAll(open: Closers): Promise<void> {
+  for (const o of open.splice(0).reverse()) await o.close();
+}
+
+/** A new tab at `url`; `errors` watches its console from the start (`watchConsole`). */
+export async function openPage(
+  context: BrowserContext,
+  url: string,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await context.newPage();
+  const errors = watchConsole(page);
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** Starts an HTTP app on 127.0.0.1 (a free port); returns its base URL. */
+export async function listenLocal(app: {
+  listen(options: { host: string; port: number }): Promise<unknown>;
+  readonly server: { address(): unknown };
+}): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+/** The server's REST API with its web page, listening; pushed to `open`. Returns its base URL. */
+export function serveWebPage(
+  server: LwM2mServer,
+  options: RestApiOptions,
+  open: Closers,
+): Promise<string> {
+  const app = createRestApi(server, options);
+  // The REST API may serve the page itself already; add it when it does not.
+  if (!app.hasRoute({ method: 'GET', url: '/' })) registerWebRoutes(app);
+  open.push(app);
+  return listenLocal(app);
+}
+
+/**
+ * An LwM2mServer on plain CoAP (127.0.0.1, a free port) and its web page (`base`), both pushed to
+ * `open`.
+ */
+export async function startWebServer(
+  open: Closers,
+): Promise<{ server: LwM2mServer; base: string }> {
+  const server = new LwM2mServer({
+    coap: { address: '127.0.0.1', port: 0 },
+    dtls: false,
+    requestTimeout: 5000,
+  });
+  await server.start();
+  open.push(server);
+  return { server, base: await serveWebPage(server, { sseHeartbeatMs: 5000 }, open) };
+}
+
+/**
+ * Opens the page at `url` of an API that needs a token, gives the token in the prompt and waits
+ * for the page's data and live events. `errors` watches the console from the start.
+ */
+export async function openWithToken(
+  context: BrowserContext,
+  url: string,
+  token: string,
+): Promise<{ page: Page; errors: string[] }> {
+  const { page, errors } = await openPage(context, `${url}/`);
+  const dialog = page.getByRole('dialog', { name: 'Access token needed' });
+  await dialog.waitFor();
+  await dialog.getByLabel('Token').fill(token);
+  await dialog.getByRole('button', { name: 'Use this token' }).click();
+  await page.locator('.counts').waitFor();
+  await page.locator('.live-live').waitFor();
+  return { page, errors };
+}
+
+/** A Chromium (`launchBrowser`) pushed to `open`; returns its context. */
+export async function browserContext(open: Closers): Promise<BrowserContext> {
+  const browser = await launchBrowser();
+  open.push(browser);
+  return browser.context;
 }
 
 /** Console errors, uncaught page errors and HTTP answers ≥ 400, as they happen. */

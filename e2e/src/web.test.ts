@@ -5,77 +5,46 @@
  * with live values and a chart, Execute Reboot and the re-registration, an error in words; no
  * console errors; labels and keyboard focus; screenshots (wide and narrow) to look at.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { deviceObject, LwM2mClient } from '@lwm2m-ts/client';
-import { createRestApi, LwM2mServer, registerWebRoutes } from '@lwm2m-ts/server';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { LwM2mServer } from '@lwm2m-ts/server';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  browserContext,
   CHROMIUM,
-  CHROMIUM_ARGS,
+  type Closers,
+  closeAll,
+  openPage,
+  openWithToken,
   poll,
-  SCREENSHOTS,
+  serveWebPage,
   shot,
+  startWebServer,
   tabThrough,
   unlabelled,
-  watchConsole,
 } from './web-helpers.js';
 
 const EP = 'web-dev-1';
 const MANUFACTURER = 'ACME Sensors';
 
 describe.skipIf(!CHROMIUM)('the web page in Chromium', () => {
-  const open: { close(): Promise<unknown> }[] = [];
+  const open: Closers = [];
   let server: LwM2mServer;
   let base: string;
   let context: BrowserContext;
-  let userDataDir: string;
 
   beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    server = new LwM2mServer({
-      coap: { address: '127.0.0.1', port: 0 },
-      dtls: false,
-      requestTimeout: 5000,
-    });
-    await server.start();
-    open.push(server);
-    const app = createRestApi(server, { sseHeartbeatMs: 5000 });
-    // The REST API may serve the page itself already; add it when it does not.
-    if (!app.hasRoute({ method: 'GET', url: '/' })) registerWebRoutes(app);
-    open.push(app);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-
-    userDataDir = mkdtempSync(path.join(tmpdir(), 'lwm2m-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM!,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1360, height: 900 },
-      locale: 'en-GB',
-      timezoneId: 'UTC',
-      timeout: 30_000,
-    });
-    context.setDefaultTimeout(15_000);
+    ({ server, base } = await startWebServer(open));
+    context = await browserContext(open);
   }, 60_000);
 
-  afterAll(async () => {
-    await context?.close();
-    // Clients first (they de-register while the server listens), then the HTTP API, the server.
-    for (const o of open.splice(0).reverse()) await o.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
-  });
+  // Clients first (they de-register while the server listens), then the browser, the HTTP API,
+  // the server.
+  afterAll(() => closeAll(open));
 
   it('lists, reads, writes, observes and reboots a device', async () => {
-    const page = await context.newPage();
-    const errors = watchConsole(page);
-
     // The list, empty at first.
-    await page.goto(`${base}/`);
+    const { page, errors } = await openPage(context, `${base}/`);
     await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
     await page.getByText('No device is registered yet').waitFor();
     await page.locator('.live-live').waitFor();
@@ -92,7 +61,8 @@ describe.skipIf(!CHROMIUM)('the web page in Chromium', () => {
           modelNumber: 'WT-100',
           serialNumber: EP,
           firmwareVersion: '1.0.0',
-          // Our client does nothing on Reboot by default: here it "restarts" by registering again.
+          // This Device object replaces the built-in one, so it brings its reboot: registering again,
+          // as the built-in one does by default.
           onReboot: async () => {
             await client.deregister();
             await client.start();
@@ -342,20 +312,8 @@ describe.skipIf(!CHROMIUM)('the web page in Chromium', () => {
   }, 120_000);
 
   it('asks for the token when the API needs one, and keeps it for the tab', async () => {
-    const secured = createRestApi(server, { token: 'web-s3cret' });
-    if (!secured.hasRoute({ method: 'GET', url: '/' })) registerWebRoutes(secured);
-    open.push(secured);
-    await secured.listen({ host: '127.0.0.1', port: 0 });
-    const url = `http://127.0.0.1:${(secured.server.address() as AddressInfo).port}`;
-    const page = await context.newPage();
-    const errors = watchConsole(page);
-    await page.goto(`${url}/`);
-    const dialog = page.getByRole('dialog', { name: 'Access token needed' });
-    await dialog.waitFor();
-    await dialog.getByLabel('Token').fill('web-s3cret');
-    await dialog.getByRole('button', { name: 'Use this token' }).click();
-    await page.locator('.counts').waitFor();
-    await page.locator('.live-live').waitFor();
+    const url = await serveWebPage(server, { token: 'web-s3cret' }, open);
+    const { page, errors } = await openWithToken(context, url, 'web-s3cret');
     await page.reload();
     await page.locator('.counts').waitFor();
     expect(await page.getByRole('dialog').count()).toBe(0);

@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import { api } from './api';
 import { useDevice } from './device-context';
 import { ValueInput, ValueView } from './editors';
+import { FormButtons } from './form-buttons';
 import {
   type DataType,
   isReadable,
@@ -82,15 +83,9 @@ function CompositeWrite(props: {
           error={(tried || x.text !== '') && !x.parsed.ok ? x.parsed.error : undefined}
         />
       ))}
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={outcome.kind === 'busy'}>
-          Write {plural(items.length, 'value')}
-        </button>
-        <button type="button" onClick={props.onClose}>
-          Close
-        </button>
-        <OutcomeText outcome={outcome} />
-      </div>
+      <FormButtons outcome={outcome} onClose={props.onClose}>
+        Write {plural(items.length, 'value')}
+      </FormButtons>
     </form>
   );
 }

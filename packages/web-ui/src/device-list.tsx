@@ -17,6 +17,7 @@ import {
 } from './devices';
 import { type ErrorWords, errorWords } from './errors';
 import { live } from './live';
+import { LoadError } from './load-error';
 import { deviceHref } from './router';
 import { Link, LocalTime, TimeAgo, useNow } from './ui';
 import { formatDuration } from './values';
@@ -284,17 +285,7 @@ export function DeviceList() {
         </button>
       </div>
 
-      {devicesError && (
-        <div class="notice notice-error" role="alert">
-          <strong>The device list could not be loaded: {devicesError.title}</strong>
-          {devicesError.detail && <div class="outcome-detail">{devicesError.detail}</div>}
-          <div>
-            <button type="button" onClick={reload}>
-              Try again
-            </button>
-          </div>
-        </div>
-      )}
+      {devicesError && <LoadError what="The device list" error={devicesError} onRetry={reload} />}
       {!loaded && !devicesError && <p class="muted">Loading devices…</p>}
       {loaded && total === 0 && !searching && (
         <p class="empty">

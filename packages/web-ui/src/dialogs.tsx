@@ -4,8 +4,9 @@ import { api, type ResourceInput } from './api';
 import { ATTRIBUTES, type AttributeField, attributeUpdate, formFromDiscovered } from './attributes';
 import { useDevice } from './device-context';
 import { ValueInput } from './editors';
+import { FormButtons } from './form-buttons';
 import { compareVersions, type DataType, isWritable, type ResourceSpec } from './model';
-import { Modal, OutcomeText, useAction } from './ui';
+import { Modal, useAction } from './ui';
 import { type OpaqueEncoding, optionsFor, parseValue } from './values';
 
 function AttributeRow(props: {
@@ -113,12 +114,7 @@ export function AttributesDialog(props: {
         {tried && result.ok && Object.keys(result.update).length === 0 && (
           <p class="field-error">Nothing to write: fill in or unset at least one attribute.</p>
         )}
-        <div class="buttons">
-          <button type="submit" class="primary" disabled={outcome.kind === 'busy'}>
-            Write attributes
-          </button>
-          <OutcomeText outcome={outcome} />
-        </div>
+        <FormButtons outcome={outcome}>Write attributes</FormButtons>
       </form>
     </Modal>
   );
@@ -225,12 +221,7 @@ export function CreateDialog(props: { objectId: number; onClose: () => void }) {
             ))}
           </fieldset>
         )}
-        <div class="buttons">
-          <button type="submit" class="primary" disabled={outcome.kind === 'busy'}>
-            Create
-          </button>
-          <OutcomeText outcome={outcome} />
-        </div>
+        <FormButtons outcome={outcome}>Create</FormButtons>
       </form>
     </Modal>
   );

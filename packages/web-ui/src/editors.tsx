@@ -2,14 +2,16 @@
 import { useId, useState } from 'preact/hooks';
 import { api } from './api';
 import { useDevice } from './device-context';
+import { FormButtons } from './form-buttons';
 import {
+  DATA_TYPES,
   type DataType,
   isReadable,
   type JsonValue,
   type ResourceSpec,
   type ResourceValue,
 } from './model';
-import { OutcomeText, useAction } from './ui';
+import { useAction } from './ui';
 import {
   checkExecuteArgs,
   formatValue,
@@ -19,18 +21,6 @@ import {
   toDateTimeLocal,
   toInputText,
 } from './values';
-
-export const DATA_TYPES: readonly DataType[] = [
-  'string',
-  'integer',
-  'unsigned',
-  'float',
-  'boolean',
-  'opaque',
-  'time',
-  'objlnk',
-  'corelnk',
-];
 
 function typeHint(
   type: DataType,
@@ -345,15 +335,9 @@ export function WriteForm(props: {
           </div>
         </fieldset>
       )}
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={outcome.kind === 'busy'}>
-          Write
-        </button>
-        <button type="button" onClick={props.onClose}>
-          Close
-        </button>
-        <OutcomeText outcome={outcome} />
-      </div>
+      <FormButtons outcome={outcome} onClose={props.onClose}>
+        Write
+      </FormButtons>
     </form>
   );
 }
@@ -394,15 +378,9 @@ export function ExecuteForm(props: { path: string; name: string; onClose: () => 
           {problem ?? "digits 0–9, each with an optional ='value', separated by commas"}
         </small>
       </div>
-      <div class="buttons">
-        <button type="submit" class="primary danger-ish" disabled={outcome.kind === 'busy'}>
-          Execute now
-        </button>
-        <button type="button" onClick={props.onClose}>
-          Close
-        </button>
-        <OutcomeText outcome={outcome} />
-      </div>
+      <FormButtons outcome={outcome} class="primary danger-ish" onClose={props.onClose}>
+        Execute now
+      </FormButtons>
     </form>
   );
 }

@@ -14,6 +14,18 @@ export type DataType =
   | 'time'
   | 'objlnk'
   | 'corelnk';
+/** The data types, in the order the type menus list them. */
+export const DATA_TYPES: readonly DataType[] = [
+  'string',
+  'integer',
+  'unsigned',
+  'float',
+  'boolean',
+  'opaque',
+  'time',
+  'objlnk',
+  'corelnk',
+];
 export type ResourceType = DataType | 'none';
 export type Operations = 'R' | 'W' | 'RW' | 'E' | 'NONE';
 

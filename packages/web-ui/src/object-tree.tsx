@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api } from './api';
 import { attributeChips } from './attributes';
+import { ConfirmDelete } from './confirm-delete';
 import { useDevice } from './device-context';
 import { ExecuteForm, ValueView, WriteForm } from './editors';
 import {
@@ -263,7 +264,6 @@ function InstanceSection(props: {
   const { objectId, instanceId, spec } = props;
   const path = `/${objectId}/${instanceId}`;
   const [outcome, run] = useAction();
-  const [confirmDelete, setConfirmDelete] = useState(false);
   const observed = ctx.observed.has(path);
   const busy = outcome.kind === 'busy';
   const resourceIds =
@@ -288,39 +288,17 @@ function InstanceSection(props: {
           >
             Attributes…
           </button>
-          {!confirmDelete ? (
-            <button
-              type="button"
-              class="small danger"
-              aria-label={`Delete ${path}`}
-              disabled={busy}
-              onClick={() => setConfirmDelete(true)}
-            >
-              Delete…
-            </button>
-          ) : (
-            <span class="confirm">
-              <span>Delete {path}?</span>
-              <button
-                type="button"
-                aria-label={`Yes, delete ${path}`}
-                class="small danger"
-                onClick={() => {
-                  setConfirmDelete(false);
-                  run('Deleting…', async () => {
-                    const res = await api.delete(ctx.ep, path, ctx.opts);
-                    ctx.instanceDeleted(objectId, instanceId);
-                    return `Deleted (${res.status}).`;
-                  });
-                }}
-              >
-                Yes, delete
-              </button>
-              <button type="button" class="small" onClick={() => setConfirmDelete(false)}>
-                Keep it
-              </button>
-            </span>
-          )}
+          <ConfirmDelete
+            run={run}
+            what={path}
+            question={<>Delete {path}?</>}
+            disabled={busy}
+            remove={async () => {
+              const res = await api.delete(ctx.ep, path, ctx.opts);
+              ctx.instanceDeleted(objectId, instanceId);
+              return `Deleted (${res.status}).`;
+            }}
+          />
         </div>
         <OutcomeText outcome={outcome} />
       </div>

@@ -2,10 +2,14 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { type ErrorWords, errorWords } from './errors';
+import { FormButtons } from './form-buttons';
 import type { SecurityEntry } from './model';
+import { RadioChoices } from './radio-choices';
+import { RandomKeyButton } from './random-key';
+import { RowActions } from './row-actions';
 import { checkSecurityForm, EMPTY_FORM, type SecurityForm } from './security';
-import { Field, OutcomeText, useAction } from './ui';
-import { bytesToHex } from './values';
+import { TextField } from './text-field';
+import { useAction } from './ui';
 
 function EntryForm(props: {
   initial: SecurityForm;
@@ -37,102 +41,53 @@ function EntryForm(props: {
       <h2 id="entry-form-title">
         {props.editing ? `Edit ${props.initial.endpoint}` : 'Add an entry'}
       </h2>
-      <Field label="Endpoint" error={errors.endpoint}>
-        {(id, d) => (
-          <input
-            id={id}
-            type="text"
-            autocomplete="off"
-            value={form.endpoint}
-            readOnly={props.editing}
-            aria-describedby={d}
-            aria-invalid={errors.endpoint ? 'true' : undefined}
-            onInput={(e) => set({ endpoint: e.currentTarget.value })}
-          />
-        )}
-      </Field>
+      <TextField
+        label="Endpoint"
+        error={errors.endpoint}
+        value={form.endpoint}
+        input={{ readOnly: props.editing }}
+        onInput={(endpoint) => set({ endpoint })}
+      />
       <fieldset class="inline-choices">
         <legend>Security mode</legend>
-        <label class="inline">
-          <input
-            type="radio"
-            name="mode"
-            value="psk"
-            checked={form.mode === 'psk'}
-            onChange={() => set({ mode: 'psk' })}
-          />
-          <span>Pre-shared key (DTLS)</span>
-        </label>
-        <label class="inline">
-          <input
-            type="radio"
-            name="mode"
-            value="nosec"
-            checked={form.mode === 'nosec'}
-            onChange={() => set({ mode: 'nosec' })}
-          />
-          <span>No security (plain CoAP)</span>
-        </label>
+        <RadioChoices
+          name="mode"
+          value={form.mode}
+          choices={[
+            ['psk', 'Pre-shared key (DTLS)'],
+            ['nosec', 'No security (plain CoAP)'],
+          ]}
+          onChange={(mode) => set({ mode })}
+        />
       </fieldset>
       {form.mode === 'psk' && (
         <>
-          <Field label="PSK identity" error={errors.identity}>
-            {(id, d) => (
-              <input
-                id={id}
-                type="text"
-                autocomplete="off"
-                spellcheck={false}
-                value={form.identity}
-                aria-describedby={d}
-                aria-invalid={errors.identity ? 'true' : undefined}
-                onInput={(e) => set({ identity: e.currentTarget.value })}
-              />
-            )}
-          </Field>
-          <Field
+          <TextField
+            label="PSK identity"
+            error={errors.identity}
+            input={{ spellcheck: false }}
+            value={form.identity}
+            onInput={(identity) => set({ identity })}
+          />
+          <TextField
             label="Key (hex)"
             error={errors.key}
             hint="The shared secret, two hex digits per byte."
+            input={{ spellcheck: false, class: 'mono' }}
+            value={form.key}
+            onInput={(key) => set({ key })}
           >
-            {(id, d) => (
-              <span class="inline">
-                <input
-                  id={id}
-                  type="text"
-                  autocomplete="off"
-                  spellcheck={false}
-                  class="mono"
-                  value={form.key}
-                  aria-describedby={d}
-                  aria-invalid={errors.key ? 'true' : undefined}
-                  onInput={(e) => set({ key: e.currentTarget.value })}
-                />
-                <button
-                  type="button"
-                  class="small"
-                  onClick={() =>
-                    set({ key: bytesToHex(crypto.getRandomValues(new Uint8Array(16))) })
-                  }
-                >
-                  Random key
-                </button>
-              </span>
-            )}
-          </Field>
+            <RandomKeyButton onKey={(key) => set({ key })} />
+          </TextField>
         </>
       )}
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={outcome.kind === 'busy'}>
-          {props.editing ? 'Save changes' : 'Add entry'}
-        </button>
-        {props.editing && (
-          <button type="button" onClick={props.onCancel}>
-            Cancel
-          </button>
-        )}
-        <OutcomeText outcome={outcome} />
-      </div>
+      <FormButtons
+        outcome={outcome}
+        onClose={props.editing ? props.onCancel : undefined}
+        closeLabel="Cancel"
+      >
+        {props.editing ? 'Save changes' : 'Add entry'}
+      </FormButtons>
     </form>
   );
 }
@@ -140,8 +95,6 @@ function EntryForm(props: {
 function EntryRow(props: { entry: SecurityEntry; onEdit: () => void; onDeleted: () => void }) {
   const { entry } = props;
   const [showKey, setShowKey] = useState(false);
-  const [confirm, setConfirm] = useState(false);
-  const [outcome, run] = useAction();
   return (
     <tr data-endpoint={entry.endpoint}>
       <th scope="row" data-label="Endpoint">
@@ -167,52 +120,12 @@ function EntryRow(props: { entry: SecurityEntry; onEdit: () => void; onDeleted: 
           </span>
         )}
       </td>
-      <td data-label="Actions">
-        <div>
-          <div class="action-buttons">
-            <button
-              type="button"
-              class="small"
-              aria-label={`Edit ${entry.endpoint}`}
-              onClick={props.onEdit}
-            >
-              Edit
-            </button>
-            {!confirm ? (
-              <button
-                type="button"
-                class="small danger"
-                aria-label={`Delete ${entry.endpoint}`}
-                onClick={() => setConfirm(true)}
-              >
-                Delete…
-              </button>
-            ) : (
-              <span class="confirm">
-                <button
-                  type="button"
-                  aria-label={`Yes, delete ${entry.endpoint}`}
-                  class="small danger"
-                  onClick={async () => {
-                    setConfirm(false);
-                    const ok = await run('Deleting…', async () => {
-                      await api.deleteSecurity(entry.endpoint);
-                      return 'Deleted.';
-                    });
-                    if (ok) props.onDeleted();
-                  }}
-                >
-                  Yes, delete
-                </button>
-                <button type="button" class="small" onClick={() => setConfirm(false)}>
-                  Keep it
-                </button>
-              </span>
-            )}
-          </div>
-          <OutcomeText outcome={outcome} />
-        </div>
-      </td>
+      <RowActions
+        what={entry.endpoint}
+        onEdit={props.onEdit}
+        remove={() => api.deleteSecurity(entry.endpoint)}
+        onDeleted={props.onDeleted}
+      />
     </tr>
   );
 }

@@ -6,10 +6,15 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { ConfirmDelete } from '../confirm-delete';
 import { ApiError, type ErrorWords } from '../errors';
+import { LoadError } from '../load-error';
+import { DATA_TYPES } from '../model';
+import { RadioChoices } from '../radio-choices';
+import { RandomKeyButton } from '../random-key';
 import { navigate } from '../router';
-import { Field, Link, OutcomeText, useAction } from '../ui';
-import { bytesToHex } from '../values';
+import { TextField } from '../text-field';
+import { Link, OutcomeText, useAction } from '../ui';
 import { bsApi, type SecurityModeName } from './api';
 import { useBsData } from './context';
 import { bsErrorWords } from './errors';
@@ -19,7 +24,6 @@ import {
   CONTENT_FORMATS,
   type ConfigForm,
   checkConfigForm,
-  DATA_TYPES,
   emptyForm,
   type FieldErrors,
   fieldInWords,
@@ -57,6 +61,39 @@ interface FieldContext {
   clearError(field: string): void;
 }
 
+/** The keys of `T` whose values are any text. */
+type TextKeys<T> = {
+  [K in keyof T]: T[K] extends string ? (string extends T[K] ? K : never) : never;
+}[keyof T] &
+  string;
+
+/** What ties a `TextInput` to one text value of a part of the form. */
+interface Bound {
+  readonly ctx: FieldContext;
+  /** The field's name: `servers[0].uri`. */
+  readonly name: string;
+  readonly value: string;
+  readonly onInput: (v: string) => void;
+}
+
+/**
+ * Ties inputs to the text values of `values`, named `prefix` + key (`servers[0].` + `uri`):
+ * `<TextInput {...bind('uri')} label="Server URI" />`.
+ */
+function binder<T>(
+  ctx: FieldContext,
+  prefix: string,
+  values: T,
+  onChange: (patch: Partial<T>) => void,
+): (key: TextKeys<T>) => Bound {
+  return (key) => ({
+    ctx,
+    name: `${prefix}${key}`,
+    value: values[key] as string,
+    onInput: (v) => onChange({ [key]: v } as Partial<T>),
+  });
+}
+
 /** Words that tell same-named fields apart for screen readers (" (value 2)"), not shown. */
 function Which({ text }: { text: string }) {
   return <span class="visually-hidden"> ({text})</span>;
@@ -66,6 +103,8 @@ function TextInput(props: {
   ctx: FieldContext;
   name: string;
   label: ComponentChildren;
+  /** Tells the field from its namesakes in other rows (see `Which`). */
+  which?: string;
   value: string;
   onInput: (v: string) => void;
   hint?: string;
@@ -76,39 +115,39 @@ function TextInput(props: {
   class?: string;
   children?: ComponentChildren;
 }) {
-  const { ctx, name } = props;
-  const error = ctx.errors[name];
+  const { ctx, name, which } = props;
   return (
-    <Field
+    <TextField
       id={fieldId(name)}
-      label={props.label}
-      error={error}
-      {...(props.hint !== undefined && { hint: props.hint })}
-      {...(props.class !== undefined && { class: props.class })}
+      label={
+        which === undefined ? (
+          props.label
+        ) : (
+          <>
+            {props.label}
+            <Which text={which} />
+          </>
+        )
+      }
+      error={ctx.errors[name]}
+      hint={props.hint}
+      class={props.class}
+      inline
+      input={{
+        spellcheck: false,
+        class: props.mono ? 'mono' : undefined,
+        inputMode: props.numeric ? 'numeric' : undefined,
+        placeholder: props.placeholder,
+        readOnly: props.readOnly,
+      }}
+      value={props.value}
+      onInput={(v) => {
+        ctx.clearError(name);
+        props.onInput(v);
+      }}
     >
-      {(id, d) => (
-        <span class="inline">
-          <input
-            id={id}
-            type="text"
-            autocomplete="off"
-            spellcheck={false}
-            class={props.mono ? 'mono' : undefined}
-            inputMode={props.numeric ? 'numeric' : undefined}
-            placeholder={props.placeholder}
-            readOnly={props.readOnly}
-            value={props.value}
-            aria-describedby={d}
-            aria-invalid={error ? 'true' : undefined}
-            onInput={(e) => {
-              ctx.clearError(name);
-              props.onInput(e.currentTarget.value);
-            }}
-          />
-          {props.children}
-        </span>
-      )}
-    </Field>
+      {props.children}
+    </TextField>
   );
 }
 
@@ -121,76 +160,39 @@ function ModeChoice(props: {
   return (
     <fieldset class="inline-choices">
       <legend>{props.legend}</legend>
-      <label class="inline">
-        <input
-          type="radio"
-          name={props.name}
-          value="nosec"
-          checked={props.value === 'nosec'}
-          onChange={() => props.onChange('nosec')}
-        />
-        <span>No security (NoSec, coap://)</span>
-      </label>
-      <label class="inline">
-        <input
-          type="radio"
-          name={props.name}
-          value="psk"
-          checked={props.value === 'psk'}
-          onChange={() => props.onChange('psk')}
-        />
-        <span>Pre-shared key (PSK, coaps://)</span>
-      </label>
+      <RadioChoices
+        name={props.name}
+        value={props.value}
+        choices={[
+          ['nosec', 'No security (NoSec, coap://)'],
+          ['psk', 'Pre-shared key (PSK, coaps://)'],
+        ]}
+        onChange={props.onChange}
+      />
     </fieldset>
   );
 }
 
-function randomKey(): string {
-  return bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
-}
-
 /** PSK identity and key (hex) with a "Random key" button. */
-function PskFields(props: {
-  ctx: FieldContext;
-  prefix: string;
-  identityName: string;
-  keyName: string;
-  identity: string;
-  pskKey: string;
-  onIdentity: (v: string) => void;
-  onKey: (v: string) => void;
-  what: string;
-}) {
+function PskFields(props: { identity: Bound; pskKey: Bound; what: string }) {
+  const { pskKey } = props;
   return (
     <div class="grid-fields">
+      <TextInput {...props.identity} label="PSK identity" />
       <TextInput
-        ctx={props.ctx}
-        name={`${props.prefix}${props.identityName}`}
-        label="PSK identity"
-        value={props.identity}
-        onInput={props.onIdentity}
-      />
-      <TextInput
-        ctx={props.ctx}
-        name={`${props.prefix}${props.keyName}`}
+        {...pskKey}
         label="Key (hex)"
         hint={`The secret ${props.what}, two hex digits per byte.`}
         mono
         class="wide"
-        value={props.pskKey}
-        onInput={props.onKey}
       >
-        <button
-          type="button"
-          class="small"
+        <RandomKeyButton
           aria-label={`Random key for ${props.what}`}
-          onClick={() => {
-            props.ctx.clearError(`${props.prefix}${props.keyName}`);
-            props.onKey(randomKey());
+          onKey={(key) => {
+            pskKey.ctx.clearError(pskKey.name);
+            pskKey.onInput(key);
           }}
-        >
-          Random key
-        </button>
+        />
       </TextInput>
     </div>
   );
@@ -206,6 +208,7 @@ function ServerCard(props: {
   const { ctx, index: i, server: s, onChange } = props;
   const at = `servers[${i}]`;
   const n = i + 1;
+  const bind = binder(ctx, `${at}.`, s, onChange);
   const advanced = [
     'defaultMinPeriod',
     'defaultMaxPeriod',
@@ -220,36 +223,17 @@ function ServerCard(props: {
       <legend>DM server {n}</legend>
       <div class="grid-fields">
         <TextInput
-          ctx={ctx}
-          name={`${at}.uri`}
+          {...bind('uri')}
           label="Server URI"
           class="wide"
           placeholder={s.securityMode === 'psk' ? 'coaps://host:5684' : 'coap://host:5683'}
-          value={s.uri}
-          onInput={(uri) => onChange({ uri })}
         />
+        <TextInput {...bind('shortServerId')} label="Short server ID" numeric />
+        <TextInput {...bind('lifetime')} label="Lifetime (s)" numeric />
         <TextInput
-          ctx={ctx}
-          name={`${at}.shortServerId`}
-          label="Short server ID"
-          numeric
-          value={s.shortServerId}
-          onInput={(shortServerId) => onChange({ shortServerId })}
-        />
-        <TextInput
-          ctx={ctx}
-          name={`${at}.lifetime`}
-          label="Lifetime (s)"
-          numeric
-          value={s.lifetime}
-          onInput={(lifetime) => onChange({ lifetime })}
-        />
-        <TextInput
-          ctx={ctx}
-          name={`${at}.binding`}
+          {...bind('binding')}
           label="Binding"
           hint="U (UDP), Q (queue), T, S, N…"
-          value={s.binding}
           onInput={(binding) => onChange({ binding: binding.toUpperCase() })}
         />
       </div>
@@ -261,53 +245,27 @@ function ServerCard(props: {
       />
       {s.securityMode === 'psk' && (
         <PskFields
-          ctx={ctx}
-          prefix={`${at}.`}
-          identityName="pskIdentity"
-          keyName="pskKey"
-          identity={s.pskIdentity}
-          pskKey={s.pskKey}
-          onIdentity={(pskIdentity) => onChange({ pskIdentity })}
-          onKey={(pskKey) => onChange({ pskKey })}
+          identity={bind('pskIdentity')}
+          pskKey={bind('pskKey')}
           what={`DM server ${n} shares with the device`}
         />
       )}
       <details open={hasAdvanced}>
         <summary>More settings of DM server {n}</summary>
         <div class="grid-fields">
+          <TextInput {...bind('defaultMinPeriod')} label="Default minimum period (s)" numeric />
+          <TextInput {...bind('defaultMaxPeriod')} label="Default maximum period (s)" numeric />
           <TextInput
-            ctx={ctx}
-            name={`${at}.defaultMinPeriod`}
-            label="Default minimum period (s)"
-            numeric
-            value={s.defaultMinPeriod}
-            onInput={(v) => onChange({ defaultMinPeriod: v })}
-          />
-          <TextInput
-            ctx={ctx}
-            name={`${at}.defaultMaxPeriod`}
-            label="Default maximum period (s)"
-            numeric
-            value={s.defaultMaxPeriod}
-            onInput={(v) => onChange({ defaultMaxPeriod: v })}
-          />
-          <TextInput
-            ctx={ctx}
-            name={`${at}.securityInstanceId`}
+            {...bind('securityInstanceId')}
             label="Security instance id"
             hint="Empty: the lowest free one."
             numeric
-            value={s.securityInstanceId}
-            onInput={(v) => onChange({ securityInstanceId: v })}
           />
           <TextInput
-            ctx={ctx}
-            name={`${at}.serverInstanceId`}
+            {...bind('serverInstanceId')}
             label="Server instance id"
             hint="Empty: the lowest free one."
             numeric
-            value={s.serverInstanceId}
-            onInput={(v) => onChange({ serverInstanceId: v })}
           />
         </div>
         <label class="inline">
@@ -336,6 +294,7 @@ function AccountSection(props: {
 }) {
   const { ctx, account: a, onChange } = props;
   const creds = props.credentials;
+  const bind = binder(ctx, 'bootstrapServer.', a, onChange);
   return (
     <fieldset>
       <legend>Bootstrap-server account on the device</legend>
@@ -354,39 +313,19 @@ function AccountSection(props: {
         <>
           <div class="grid-fields">
             <TextInput
-              ctx={ctx}
-              name="bootstrapServer.uri"
+              {...bind('uri')}
               label="Bootstrap server URI"
               class="wide"
               placeholder={a.securityMode === 'psk' ? 'coaps://host:5784' : 'coap://host:5783'}
-              value={a.uri}
-              onInput={(uri) => onChange({ uri })}
             />
             <TextInput
-              ctx={ctx}
-              name="bootstrapServer.instanceId"
+              {...bind('instanceId')}
               label="Security instance id"
               hint="Empty: 0."
               numeric
-              value={a.instanceId}
-              onInput={(instanceId) => onChange({ instanceId })}
             />
-            <TextInput
-              ctx={ctx}
-              name="bootstrapServer.clientHoldOffTime"
-              label="Client hold-off time (s)"
-              numeric
-              value={a.clientHoldOffTime}
-              onInput={(clientHoldOffTime) => onChange({ clientHoldOffTime })}
-            />
-            <TextInput
-              ctx={ctx}
-              name="bootstrapServer.accountTimeout"
-              label="Account timeout (s)"
-              numeric
-              value={a.accountTimeout}
-              onInput={(accountTimeout) => onChange({ accountTimeout })}
-            />
+            <TextInput {...bind('clientHoldOffTime')} label="Client hold-off time (s)" numeric />
+            <TextInput {...bind('accountTimeout')} label="Account timeout (s)" numeric />
           </div>
           <ModeChoice
             name="account-mode"
@@ -397,14 +336,8 @@ function AccountSection(props: {
           {a.securityMode === 'psk' && (
             <>
               <PskFields
-                ctx={ctx}
-                prefix="bootstrapServer."
-                identityName="pskIdentity"
-                keyName="pskKey"
-                identity={a.pskIdentity}
-                pskKey={a.pskKey}
-                onIdentity={(pskIdentity) => onChange({ pskIdentity })}
-                onKey={(pskKey) => onChange({ pskKey })}
+                identity={bind('pskIdentity')}
+                pskKey={bind('pskKey')}
                 what="of the bootstrap-server account"
               />
               {creds.mode === 'psk' && (
@@ -436,63 +369,26 @@ function AclRow(props: {
   const { ctx, acl: a, onChange } = props;
   const at = `acls[${props.index}]`;
   const n = props.index + 1;
+  const bind = binder(ctx, `${at}.`, a, onChange);
   return (
     <div class="card row-card" data-acl-index={props.index}>
       <div class="grid-fields">
+        <TextInput {...bind('objectId')} label="Object id" which={`ACL ${n}`} numeric />
+        <TextInput {...bind('instanceId')} label="Instance id" which={`ACL ${n}`} numeric />
         <TextInput
-          ctx={ctx}
-          name={`${at}.objectId`}
-          label={
-            <>
-              Object id
-              <Which text={`ACL ${n}`} />
-            </>
-          }
-          numeric
-          value={a.objectId}
-          onInput={(objectId) => onChange({ objectId })}
-        />
-        <TextInput
-          ctx={ctx}
-          name={`${at}.instanceId`}
-          label={
-            <>
-              Instance id
-              <Which text={`ACL ${n}`} />
-            </>
-          }
-          numeric
-          value={a.instanceId}
-          onInput={(instanceId) => onChange({ instanceId })}
-        />
-        <TextInput
-          ctx={ctx}
-          name={`${at}.acl`}
-          label={
-            <>
-              Rights
-              <Which text={`ACL ${n}`} />
-            </>
-          }
+          {...bind('acl')}
+          label="Rights"
+          which={`ACL ${n}`}
           hint="Short server id:letters of R W E D C; 0 is the default entry."
           placeholder="101:RWE, 0:R"
           class="wide"
-          value={a.acl}
-          onInput={(acl) => onChange({ acl })}
         />
         <TextInput
-          ctx={ctx}
-          name={`${at}.owner`}
-          label={
-            <>
-              Owner
-              <Which text={`ACL ${n}`} />
-            </>
-          }
+          {...bind('owner')}
+          label="Owner"
+          which={`ACL ${n}`}
           hint="A short server id; 65535: the bootstrap server."
           numeric
-          value={a.owner}
-          onInput={(owner) => onChange({ owner })}
         />
       </div>
       <button type="button" class="small danger" onClick={props.onRemove}>
@@ -512,26 +408,31 @@ function WriteRow(props: {
   const { ctx, write: w, onChange } = props;
   const at = `writes[${props.index}]`;
   const n = props.index + 1;
+  const bind = binder(ctx, `${at}.`, w, onChange);
   const typeError = ctx.errors[`${at}.type`];
   const valueError = ctx.errors[`${at}.value`];
   const typeId = fieldId(`${at}.type`);
   const valueId = fieldId(`${at}.value`);
+  // The value's input: one line, or a text area for the values of a multiple resource.
+  const valueInput = {
+    id: valueId,
+    value: w.value,
+    'aria-invalid': valueError ? ('true' as const) : undefined,
+    'aria-describedby': `${valueId}-hint${valueError ? ` ${valueId}-err` : ''}`,
+    onInput: (e: { currentTarget: { value: string } }) => {
+      ctx.clearError(`${at}.value`);
+      onChange({ value: e.currentTarget.value });
+    },
+  };
   return (
     <div class="card row-card" data-write-index={props.index}>
       <div class="grid-fields write-fields">
         <TextInput
-          ctx={ctx}
-          name={`${at}.path`}
-          label={
-            <>
-              Resource path
-              <Which text={`value ${n}`} />
-            </>
-          }
+          {...bind('path')}
+          label="Resource path"
+          which={`value ${n}`}
           placeholder="/3/0/14"
           mono
-          value={w.path}
-          onInput={(path) => onChange({ path })}
         />
         <div class="field">
           <label for={typeId}>
@@ -567,30 +468,9 @@ function WriteRow(props: {
             <Which text={`value ${n}`} />
           </label>
           {w.multiple ? (
-            <textarea
-              id={valueId}
-              rows={3}
-              value={w.value}
-              aria-invalid={valueError ? 'true' : undefined}
-              aria-describedby={`${valueId}-hint${valueError ? ` ${valueId}-err` : ''}`}
-              onInput={(e) => {
-                ctx.clearError(`${at}.value`);
-                onChange({ value: e.currentTarget.value });
-              }}
-            />
+            <textarea rows={3} {...valueInput} />
           ) : (
-            <input
-              id={valueId}
-              type="text"
-              autocomplete="off"
-              value={w.value}
-              aria-invalid={valueError ? 'true' : undefined}
-              aria-describedby={`${valueId}-hint${valueError ? ` ${valueId}-err` : ''}`}
-              onInput={(e) => {
-                ctx.clearError(`${at}.value`);
-                onChange({ value: e.currentTarget.value });
-              }}
-            />
+            <input type="text" autocomplete="off" {...valueInput} />
           )}
           <small id={`${valueId}-hint`} class="hint">
             Numbers and true/false are sent as such; put text that looks like one in "quotes".
@@ -629,6 +509,7 @@ function SequenceSection(props: {
   set: (patch: Partial<ConfigForm>) => void;
 }) {
   const { ctx, form: f, set } = props;
+  const bind = binder(ctx, '', f, set);
   const versionId = fieldId('lwm2mVersion');
   const formatId = fieldId('contentFormat');
   const changed =
@@ -645,22 +526,16 @@ function SequenceSection(props: {
       <summary>Bootstrap sequence and content format</summary>
       <div class="grid-fields">
         <TextInput
-          ctx={ctx}
-          name="deletePaths"
+          {...bind('deletePaths')}
           label="Bootstrap-Delete paths"
           hint="Separated by spaces; / deletes all but the bootstrap account; empty: nothing."
           mono
-          value={f.deletePaths}
-          onInput={(deletePaths) => set({ deletePaths })}
         />
         <TextInput
-          ctx={ctx}
-          name="read"
+          {...bind('read')}
           label="Bootstrap-Read paths"
           hint="LwM2M 1.1+: /1, /2 or their instances."
           mono
-          value={f.read}
-          onInput={(read) => set({ read })}
         />
         <div class="field">
           <label for={versionId}>Device’s LwM2M version</label>
@@ -748,19 +623,24 @@ function ConfigFormView(props: {
     if (banner !== undefined) bannerRef.current?.focus();
   }, [banner]);
 
-  const updateList = <T extends { uid: number }>(
-    key: 'servers' | 'acls' | 'writes',
-    list: readonly T[],
-    i: number,
-    patch: Partial<T> | undefined,
-  ) => {
-    const next =
-      patch === undefined
-        ? list.filter((_, j) => j !== i)
-        : list.map((x, j) => (j === i ? { ...x, ...patch } : x));
-    // Errors are keyed by position: the server's ones are stale once the list changes shape.
-    if (patch === undefined) setServerErrors({});
-    set({ [key]: next } as Partial<ConfigForm>);
+  /** The props of row `i` of one of the form's lists: the form's errors, changes, removal. */
+  const rowOf = <K extends 'servers' | 'acls' | 'writes'>(key: K, i: number) => {
+    const update = (patch: Partial<ConfigForm[K][number]> | undefined) => {
+      const list: readonly ConfigForm[K][number][] = form[key];
+      const next =
+        patch === undefined
+          ? list.filter((_, j) => j !== i)
+          : list.map((x, j) => (j === i ? { ...x, ...patch } : x));
+      // Errors are keyed by position: the server's ones are stale once the list changes shape.
+      if (patch === undefined) setServerErrors({});
+      set({ [key]: next } as Partial<ConfigForm>);
+    };
+    return {
+      ctx,
+      index: i,
+      onChange: (patch: Partial<ConfigForm[K][number]>) => update(patch),
+      onRemove: () => update(undefined),
+    };
   };
 
   const submit = async (e: Event) => {
@@ -812,6 +692,10 @@ function ConfigFormView(props: {
   };
 
   const c = form.credentials;
+  const bind = binder(ctx, '', form, set);
+  const credential = binder(ctx, 'bootstrapCredentials.', c, (patch) =>
+    set({ credentials: { ...c, ...patch } }),
+  );
   return (
     <form class="stack config-form" aria-labelledby="config-title" noValidate onSubmit={submit}>
       {banner && (
@@ -829,8 +713,7 @@ function ConfigFormView(props: {
       )}
       <div class="panel stack">
         <TextInput
-          ctx={ctx}
-          name="endpoint"
+          {...bind('endpoint')}
           label="Endpoint"
           hint={
             props.editing
@@ -838,43 +721,24 @@ function ConfigFormView(props: {
               : 'The endpoint client name the device sends in its Bootstrap-Request (ep=).'
           }
           readOnly={props.editing}
-          value={form.endpoint}
-          onInput={(endpoint) => set({ endpoint })}
         />
         <fieldset>
           <legend>How the device reaches this bootstrap server</legend>
           <div class="inline-choices">
-            <label class="inline">
-              <input
-                type="radio"
-                name="credentials-mode"
-                value="none"
-                checked={c.mode === 'none'}
-                onChange={() => set({ credentials: { ...c, mode: 'none' } })}
-              />
-              <span>Plain CoAP (no credentials)</span>
-            </label>
-            <label class="inline">
-              <input
-                type="radio"
-                name="credentials-mode"
-                value="psk"
-                checked={c.mode === 'psk'}
-                onChange={() => set({ credentials: { ...c, mode: 'psk' } })}
-              />
-              <span>DTLS with a pre-shared key</span>
-            </label>
+            <RadioChoices
+              name="credentials-mode"
+              value={c.mode}
+              choices={[
+                ['none', 'Plain CoAP (no credentials)'],
+                ['psk', 'DTLS with a pre-shared key'],
+              ]}
+              onChange={(mode) => set({ credentials: { ...c, mode } })}
+            />
           </div>
           {c.mode === 'psk' && (
             <PskFields
-              ctx={ctx}
-              prefix="bootstrapCredentials."
-              identityName="identity"
-              keyName="key"
-              identity={c.identity}
-              pskKey={c.key}
-              onIdentity={(identity) => set({ credentials: { ...c, identity } })}
-              onKey={(key) => set({ credentials: { ...c, key } })}
+              identity={credential('identity')}
+              pskKey={credential('key')}
               what="the device presents to this bootstrap server"
             />
           )}
@@ -891,14 +755,7 @@ function ConfigFormView(props: {
           <p class="muted">No DM server: the device will have no server to register with.</p>
         )}
         {form.servers.map((s, i) => (
-          <ServerCard
-            key={s.uid}
-            ctx={ctx}
-            index={i}
-            server={s}
-            onChange={(patch) => updateList('servers', form.servers, i, patch)}
-            onRemove={() => updateList('servers', form.servers, i, undefined)}
-          />
+          <ServerCard key={s.uid} {...rowOf('servers', i)} server={s} />
         ))}
         <div class="buttons">
           <button
@@ -926,14 +783,7 @@ function ConfigFormView(props: {
           <legend>Access control (/2)</legend>
           {form.acls.length === 0 && <p class="hint">None: the device’s defaults apply.</p>}
           {form.acls.map((a, i) => (
-            <AclRow
-              key={a.uid}
-              ctx={ctx}
-              index={i}
-              acl={a}
-              onChange={(patch) => updateList('acls', form.acls, i, patch)}
-              onRemove={() => updateList('acls', form.acls, i, undefined)}
-            />
+            <AclRow key={a.uid} {...rowOf('acls', i)} acl={a} />
           ))}
           <div class="buttons">
             <button type="button" onClick={() => set({ acls: [...form.acls, newAcl()] })}>
@@ -947,14 +797,7 @@ function ConfigFormView(props: {
             <p class="hint">None. E.g. /3/0/14 (UTC offset) = +02:00.</p>
           )}
           {form.writes.map((w, i) => (
-            <WriteRow
-              key={w.uid}
-              ctx={ctx}
-              index={i}
-              write={w}
-              onChange={(patch) => updateList('writes', form.writes, i, patch)}
-              onRemove={() => updateList('writes', form.writes, i, undefined)}
-            />
+            <WriteRow key={w.uid} {...rowOf('writes', i)} write={w} />
           ))}
           <div class="buttons">
             <button type="button" onClick={() => set({ writes: [...form.writes, newWrite()] })}>
@@ -982,36 +825,16 @@ function ConfigFormView(props: {
 }
 
 function DeleteButton({ endpoint, onDeleted }: { endpoint: string; onDeleted: () => void }) {
-  const [confirm, setConfirm] = useState(false);
   const [outcome, run] = useAction();
   return (
     <div class="buttons">
-      {!confirm ? (
-        <button type="button" class="small danger" onClick={() => setConfirm(true)}>
-          Delete this configuration…
-        </button>
-      ) : (
-        <span class="confirm">
-          <span>Delete the configuration of {endpoint}?</span>
-          <button
-            type="button"
-            class="small danger"
-            onClick={async () => {
-              setConfirm(false);
-              const ok = await run('Deleting…', async () => {
-                await bsApi.delete(endpoint);
-                return 'Deleted.';
-              });
-              if (ok) onDeleted();
-            }}
-          >
-            Yes, delete
-          </button>
-          <button type="button" class="small" onClick={() => setConfirm(false)}>
-            Keep it
-          </button>
-        </span>
-      )}
+      <ConfirmDelete
+        run={run}
+        label="Delete this configuration…"
+        question={<>Delete the configuration of {endpoint}?</>}
+        remove={() => bsApi.delete(endpoint)}
+        onDeleted={onDeleted}
+      />
       <OutcomeText outcome={outcome} />
     </div>
   );
@@ -1063,16 +886,13 @@ export function ConfigEditor({ endpoint }: { endpoint: string | undefined }) {
       <div class="bs-layout">
         <div class="stack">
           {loadError && (
-            <div class="notice notice-error" role="alert">
-              <strong>The configuration could not be loaded: {loadError.title}</strong>
-              {loadError.detail && <div class="outcome-detail">{loadError.detail}</div>}
-              <div class="buttons">
-                <button type="button" onClick={() => setGeneration((g) => g + 1)}>
-                  Try again
-                </button>
-                <Link href="/">Back to the configurations</Link>
-              </div>
-            </div>
+            <LoadError
+              what="The configuration"
+              error={loadError}
+              onRetry={() => setGeneration((g) => g + 1)}
+            >
+              <Link href="/">Back to the configurations</Link>
+            </LoadError>
           )}
           {editing && initial === undefined && !loadError && <p class="muted">Loading…</p>}
           {initial !== undefined && (

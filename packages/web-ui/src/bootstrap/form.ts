@@ -83,18 +83,6 @@ export interface ConfigForm {
   readonly contentFormat: string;
 }
 
-export const DATA_TYPES = [
-  'string',
-  'integer',
-  'unsigned',
-  'float',
-  'boolean',
-  'opaque',
-  'time',
-  'objlnk',
-  'corelnk',
-] as const;
-
 /** The formats a Bootstrap-Write can use (apps/bootstrap WRITE_FORMATS). */
 export const CONTENT_FORMATS: readonly (readonly [number, string])[] = [
   [11542, 'TLV'],

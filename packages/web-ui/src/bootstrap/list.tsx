@@ -1,7 +1,9 @@
 /** The list of bootstrap configurations, with search, delete, and the live session panel. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { LoadError } from '../load-error';
 import { navigate } from '../router';
-import { Link, OutcomeText, TimeAgo, useAction, useNow } from '../ui';
+import { RowActions } from '../row-actions';
+import { Link, TimeAgo, useNow } from '../ui';
 import { bsApi } from './api';
 import { useBsData } from './context';
 import { configHref } from './router';
@@ -27,8 +29,6 @@ function ConfigRow(props: {
   onDeleted: () => void;
 }) {
   const { s } = props;
-  const [confirm, setConfirm] = useState(false);
-  const [outcome, run] = useAction();
   return (
     <tr data-endpoint={s.endpoint}>
       <th scope="row">
@@ -63,52 +63,13 @@ function ConfigRow(props: {
       <td data-label="Last session">
         <LastSession s={props.last} now={props.now} />
       </td>
-      <td data-label="Actions">
-        <div class="stack-tight">
-          <div class="action-buttons">
-            <button
-              type="button"
-              class="small"
-              aria-label={`Edit ${s.endpoint}`}
-              onClick={() => navigate(configHref(s.endpoint))}
-            >
-              Edit
-            </button>
-            {!confirm ? (
-              <button
-                type="button"
-                class="small danger"
-                aria-label={`Delete ${s.endpoint}`}
-                onClick={() => setConfirm(true)}
-              >
-                Delete…
-              </button>
-            ) : (
-              <span class="confirm">
-                <button
-                  type="button"
-                  class="small danger"
-                  aria-label={`Yes, delete ${s.endpoint}`}
-                  onClick={async () => {
-                    setConfirm(false);
-                    const ok = await run('Deleting…', async () => {
-                      await bsApi.delete(s.endpoint);
-                      return 'Deleted.';
-                    });
-                    if (ok) props.onDeleted();
-                  }}
-                >
-                  Yes, delete
-                </button>
-                <button type="button" class="small" onClick={() => setConfirm(false)}>
-                  Keep it
-                </button>
-              </span>
-            )}
-          </div>
-          <OutcomeText outcome={outcome} />
-        </div>
-      </td>
+      <RowActions
+        class="stack-tight"
+        what={s.endpoint}
+        onEdit={() => navigate(configHref(s.endpoint))}
+        remove={() => bsApi.delete(s.endpoint)}
+        onDeleted={props.onDeleted}
+      />
     </tr>
   );
 }
@@ -143,15 +104,7 @@ export function ConfigList() {
         register with and their credentials, by endpoint name.
       </p>
       {configsError && (
-        <div class="notice notice-error" role="alert">
-          <strong>The configurations could not be loaded: {configsError.title}</strong>
-          {configsError.detail && <div class="outcome-detail">{configsError.detail}</div>}
-          <div>
-            <button type="button" onClick={reload}>
-              Try again
-            </button>
-          </div>
-        </div>
+        <LoadError what="The configurations" error={configsError} onRetry={reload} />
       )}
       <p class="notice-line" role="status">
         {notice}
