@@ -133,6 +133,13 @@ export class CachedRegistrationStore implements RegistrationStore {
     return reg;
   }
 
+  async getByPeer(peer: string): Promise<Registration | undefined> {
+    const epoch = this.#epoch;
+    const reg = await this.#inner.getByPeer?.(peer);
+    if (reg !== undefined) this.#keep(reg, epoch);
+    return reg;
+  }
+
   list(): Promise<readonly Registration[]> {
     return this.#inner.list();
   }

@@ -43,7 +43,12 @@ export {
   type RedisStores,
   type RedisStoresOptions,
 } from './redis-stores.js';
-export type { ObjectLinkInfo, Registration, Transport } from './registration.js';
+export {
+  type ObjectLinkInfo,
+  type Registration,
+  registrationPeer,
+  type Transport,
+} from './registration.js';
 export {
   parseObjectLinks,
   parseRegisterRequest,

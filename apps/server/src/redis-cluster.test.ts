@@ -230,6 +230,34 @@ describe.skipIf(!bin)('cluster on Redis (in process)', { timeout: 30_000 }, () =
     expect((await call(a.base, 'GET', '/api/clients/dev-1/observations')).body).toEqual([]);
   });
 
+  it('a Send arriving at B from a device registered through A is matched by its address there', async () => {
+    const [a, b] = await cluster(['A', 'B']);
+    const d = await device();
+    expect((await d.register(a.coap, ['ep=dev-send', 'lwm2m=1.1', 'lt=300'])).code).toBe('2.01');
+    const sentOnB = next(b.server, 'send');
+    const relayedToA = next(a.server, 'send');
+    const senml = Buffer.from('[{"bn":"/3303/0/","n":"5700","v":19.5}]');
+    const res = await d.send(b.coap, senml, ContentFormat.SENML_JSON);
+    expect(res.code).toBe('2.04');
+    const sent = await sentOnB;
+    expect(sent.remote).toBeUndefined();
+    expect(sent.registration.endpoint).toBe('dev-send');
+    expect(sent.values.map((v) => [`${v.path}`, v.value])).toEqual([
+      ['/3303/0/5700', { type: 'float', value: 19.5 }],
+    ]);
+    expect((await relayedToA).remote).toBe('B');
+
+    // From an address no registration has: 4.04, as on a single process.
+    const stranger = await device();
+    expect((await stranger.send(b.coap, senml, ContentFormat.SENML_JSON)).code).toBe('4.04');
+    // The device de-registers at A: B no longer takes its Sends (the index is checked).
+    expect((await d.deregister(a.coap)).code).toBe('2.02');
+    const d2 = await device();
+    d2.location = d.location;
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await d2.send(b.coap, senml, ContentFormat.SENML_JSON)).code).toBe('4.04');
+  });
+
   it('a de-registration at A ends what B holds for the device; the new address is followed', async () => {
     const [a, b] = await cluster(['A', 'B']);
     const d = await device();

@@ -6,7 +6,7 @@
  */
 import type { ClusterBus } from './cluster.js';
 import type { ObservationRecord, ObservationStore } from './observation-store.js';
-import type { Registration } from './registration.js';
+import { type Registration, registrationPeer } from './registration.js';
 import type { RegistrationStore } from './registration-store.js';
 import type { SecurityStore } from './security-store.js';
 
@@ -67,7 +67,12 @@ export async function openRedisStores(options: RedisStoresOptions): Promise<Redi
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
   };
   // The registration store opens (and at close quits) the connection the others borrow.
-  const registrations = new r.RedisRegistrationStore<Registration>({ ...base, redis: options.url });
+  const registrations = new r.RedisRegistrationStore<Registration>({
+    ...base,
+    redis: options.url,
+    // A Send reaching a process that did not see the device's Register finds it by its peer.
+    peerOf: (reg: Registration) => registrationPeer(reg.transport, reg),
+  });
   const shared = { ...base, redis: registrations.connection.client };
   const observations = new r.RedisObservationStore<ObservationRecord>({ ...shared });
   const security = new r.RedisSecurityStore({ ...shared });

@@ -23,6 +23,13 @@ export interface RegistrationStore {
   getById(id: string): Promise<Registration | undefined>;
   getByEndpoint(endpoint: string): Promise<Registration | undefined>;
   list(): Promise<readonly Registration[]>;
+  /**
+   * The registration whose device sends from `peer` (`transport|address|port`, see
+   * `registrationPeer`), if it still does. Optional: a shared store implements it so that a
+   * process finds a device that registered through another one when the device's Send arrives
+   * there; a server process finds the devices it serves without it.
+   */
+  getByPeer?(peer: string): Promise<Registration | undefined>;
   /** Removes and returns every registration with `expiresAt <= now` (each returned once only). */
   removeExpired(now: number): Promise<readonly Registration[]>;
   /** The earliest `expiresAt` held, so the server can sleep until then; undefined when empty. */

@@ -62,3 +62,11 @@ export function objectVersions(reg: Registration): Map<number, string | undefine
   }
   return out;
 }
+
+/** Where a registration's device sends from: `transport|address|port` (a store's peer index). */
+export function registrationPeer(
+  transport: Transport,
+  peer: { readonly address: string; readonly port: number },
+): string {
+  return `${transport}|${peer.address}|${peer.port}`;
+}

@@ -70,7 +70,7 @@ import type {
   RequestOptions,
   WriteMode,
 } from './operations.js';
-import type { Registration, Transport } from './registration.js';
+import { type Registration, registrationPeer, type Transport } from './registration.js';
 import { parseRegisterRequest, parseUpdateRequest } from './registration-params.js';
 import type { RegistrationStore } from './registration-store.js';
 import { RequestQueue } from './request-queue.js';
@@ -1153,8 +1153,15 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   }
 
   async #send(req: CoapRequest, transport: Transport): Promise<CoapResponse> {
-    const id = this.#byPeer.get(peerKey(transport, req.peer));
-    const reg = id === undefined ? undefined : await this.registrations.getById(id);
+    const peer = peerKey(transport, req.peer);
+    const id = this.#byPeer.get(peer);
+    let reg = id === undefined ? undefined : await this.registrations.getById(id);
+    if (reg === undefined && id === undefined && this.registrations.getByPeer !== undefined) {
+      // Cluster mode: the device registered through another process (a balancer sent its Send
+      // here). Over DTLS the session's identity must be the registration's.
+      reg = await this.registrations.getByPeer(peer);
+      if (reg !== undefined) checkSameClient(reg, req, transport);
+    }
     if (reg === undefined) throw new NotFoundError('Send from a client that is not registered');
     const format = req.contentFormat;
     if (format === undefined || !compositeFormats(reg.lwm2mVersion).includes(format as never)) {
@@ -1279,9 +1286,7 @@ function registrationId(): string {
   return id;
 }
 
-function peerKey(transport: Transport, peer: { address: string; port: number }): string {
-  return `${transport}|${peer.address}|${peer.port}`;
-}
+const peerKey = registrationPeer;
 
 function endpointOf(req: CoapRequest): string | undefined {
   const ep = req.query.find((q) => q.startsWith('ep='));

@@ -41,6 +41,51 @@ describe.skipIf(!redisBin)('RedisRegistrationStore', () => {
     },
   });
 
+  describe('by peer (peerOf)', () => {
+    const peerOf = (r: Reg) => `${r.transport}|${r.address}|${r.port}`;
+    const later = () => Date.now() + 60_000;
+
+    it('finds a registration by where its device sends from, from another store on the same Redis', async () => {
+      const keyPrefix = freshPrefix();
+      const here = new RedisRegistrationStore<Reg>({ redis: shared(), keyPrefix, peerOf });
+      const there = new RedisRegistrationStore<Reg>({ redis: redis.client(), keyPrefix, peerOf });
+      await here.add(reg('a', 'ep-a', later(), { address: '127.0.0.5', port: 4000 }));
+      expect((await there.getByPeer('udp|127.0.0.5|4000'))?.id).toBe('a');
+      expect(await there.getByPeer('udp|127.0.0.5|4001')).toBeUndefined();
+      expect(await there.getByPeer('dtls|127.0.0.5|4000')).toBeUndefined();
+
+      // The device moves (NAT): its Update moves the index; the old peer finds nothing.
+      await there.update('a', (cur) => ({ ...cur, port: 4002 }));
+      expect((await here.getByPeer('udp|127.0.0.5|4002'))?.id).toBe('a');
+      expect(await here.getByPeer('udp|127.0.0.5|4000')).toBeUndefined();
+
+      // Another device takes the old address and port: found as itself.
+      await here.add(reg('b', 'ep-b', later(), { address: '127.0.0.5', port: 4000 }));
+      expect((await there.getByPeer('udp|127.0.0.5|4000'))?.id).toBe('b');
+
+      // Gone: not found, and the index key expires with the registration's lifetime.
+      await there.remove('a');
+      expect(await here.getByPeer('udp|127.0.0.5|4002')).toBeUndefined();
+      const ttl = await redis.server.command(
+        'PTTL',
+        here.connection.key('reg-peer:udp|127.0.0.5|4000'),
+      );
+      expect(Number(ttl)).toBeGreaterThan(50_000);
+      expect(Number(ttl)).toBeLessThanOrEqual(60_000);
+    });
+
+    it('without peerOf keeps no index and finds nothing', async () => {
+      const store = newStore();
+      await store.add(reg('a', 'ep-a', later()));
+      expect(await store.getByPeer('udp|127.0.0.1|5683')).toBeUndefined();
+      expect(
+        (await keysUnder(redis.server, store.connection.key(''))).some((k) =>
+          k.includes('reg-peer:'),
+        ),
+      ).toBe(false);
+    });
+  });
+
   describe('across processes (two stores on two connections)', () => {
     const pair = () => {
       const keyPrefix = freshPrefix();

@@ -22,10 +22,19 @@ export interface RedisRegistrationStoreOptions extends RedisStoreOptions {
   readonly expiryBatch?: number;
   /** Attempts of an `update` that keeps losing races before it gives up (default 1000). */
   readonly maxUpdateAttempts?: number;
+  /**
+   * Where a registration's device sends from (the server passes `transport|address|port`), for
+   * `getByPeer`: a process that never saw a device's Register finds its registration when the
+   * device's Send arrives there. Without it `getByPeer` finds nothing and no index is kept.
+   */
+  readonly peerOf?: (registration: never) => string | undefined;
 }
 
 // Keys (P = keyPrefix): P reg:<id> → the registration as JSON; P reg-ep:<endpoint> → its id;
 // P reg-expiry → sorted set of ids scored by expiresAt. Every script keeps the three in step.
+// With `peerOf`, P reg-peer:<peer> → the id of the registration last added or updated from that
+// peer, expiring with it (PX): not removed with the registration, so `getByPeer` checks that the
+// registration it leads to still comes from that peer.
 
 const ADD = new LuaScript(
   'registration add',
@@ -45,6 +54,7 @@ end
 redis.call('SET', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[2])
+if ARGV[6] ~= '' then redis.call('SET', ARGV[6], ARGV[2], 'PX', ARGV[7]) end
 if prev then return {'ok', prev} end
 return {'ok'}`,
 );
@@ -57,6 +67,7 @@ if not cur then return 'gone' end
 if cur ~= ARGV[1] then return 'changed' end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if ARGV[5] ~= '' then redis.call('SET', ARGV[5], ARGV[4], 'PX', ARGV[6]) end
 return 'ok'`,
 );
 
@@ -68,6 +79,15 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 local ek = ARGV[1] .. cjson.decode(cur).endpoint
 if redis.call('GET', ek) == ARGV[2] then redis.call('DEL', ek) end
+return {cur}`,
+);
+
+const GET_BY_PEER = new LuaScript(
+  'registration getByPeer',
+  `local id = redis.call('GET', KEYS[1])
+if not id then return {} end
+local cur = redis.call('GET', ARGV[1] .. id)
+if not cur then return {} end
 return {cur}`,
 );
 
@@ -137,9 +157,11 @@ export class RedisRegistrationStore<R extends RegistrationLike = RegistrationLik
   readonly #conn: RedisConnection;
   readonly #expiryBatch: number;
   readonly #maxAttempts: number;
+  readonly #peerOf: ((registration: R) => string | undefined) | undefined;
 
   constructor(options: RedisRegistrationStoreOptions) {
     this.#conn = new RedisConnection(options);
+    this.#peerOf = options.peerOf as ((registration: R) => string | undefined) | undefined;
     this.#expiryBatch = options.expiryBatch ?? 1000;
     this.#maxAttempts = options.maxUpdateAttempts ?? 1000;
     if (!(Number.isInteger(this.#expiryBatch) && this.#expiryBatch > 0)) {
@@ -179,6 +201,7 @@ export class RedisRegistrationStore<R extends RegistrationLike = RegistrationLik
           registration.endpoint,
           json,
           scoreArg(registration.expiresAt),
+          ...this.#peerArgs(registration),
         ],
       ),
     );
@@ -220,7 +243,7 @@ export class RedisRegistrationStore<R extends RegistrationLike = RegistrationLik
       const status = await c.eval(
         UPDATE,
         [key, c.key('reg-expiry')],
-        [json, JSON.stringify(after), scoreArg(after.expiresAt), id],
+        [json, JSON.stringify(after), scoreArg(after.expiresAt), id, ...this.#peerArgs(after)],
       );
       if (status === 'ok') return { before, after: this.#parse(JSON.stringify(after)) };
       if (status === 'gone') return undefined;
@@ -240,6 +263,29 @@ export class RedisRegistrationStore<R extends RegistrationLike = RegistrationLik
       await c.eval(REMOVE, [c.key(`reg:${id}`), c.key('reg-expiry')], [c.key('reg-ep:'), id]),
     );
     return reply[0] === undefined ? undefined : this.#parse(reply[0]);
+  }
+
+  /**
+   * The registration whose device sends from `peer` (as `peerOf` gives it), if it still does;
+   * undefined without `peerOf`.
+   */
+  async getByPeer(peer: string): Promise<R | undefined> {
+    const peerOf = this.#peerOf;
+    if (peerOf === undefined) return undefined;
+    const c = this.#conn;
+    const reply = strings(await c.eval(GET_BY_PEER, [c.key(`reg-peer:${peer}`)], [c.key('reg:')]));
+    if (reply[0] === undefined) return undefined;
+    const reg = this.#parse(reply[0]);
+    // The index is not cleaned when a registration goes or moves: check it is still right.
+    return peerOf(reg) === peer ? reg : undefined;
+  }
+
+  /** The peer index's key and time to live for `reg` (two empty strings: none). */
+  #peerArgs(reg: R): [string, string] {
+    const peer = this.#peerOf?.(reg);
+    if (peer === undefined) return ['', ''];
+    const ttl = Math.max(1, Math.ceil(reg.expiresAt - Date.now()));
+    return [this.#conn.key(`reg-peer:${peer}`), String(ttl)];
   }
 
   async getById(id: string): Promise<R | undefined> {
