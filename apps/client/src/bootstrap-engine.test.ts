@@ -282,6 +282,46 @@ describe('client-initiated bootstrap', () => {
     expect(bs.bootstrapRequests()).toHaveLength(1);
   });
 
+  it('purges the bootstrap-server account when the Bootstrap-Server Account Timeout (/0/x/12) runs out', async () => {
+    const dm = await dmServerAt();
+    const bs = await FakeBootstrapServer.start();
+    const base = provision(dm);
+    bs.script = async (b) => {
+      const res = await b.send({
+        method: 'PUT',
+        path: '/0/0/12',
+        payload: Buffer.from('1'),
+        contentFormat: ContentFormat.TEXT,
+      });
+      expect(res.code).toBe('2.04');
+      await base(b);
+    };
+    const c = client(bs);
+    const purged = next(c, 'bootstrapAccountPurged', 5000);
+    const t0 = Date.now();
+    await c.start();
+    const [{ instanceId }] = await purged;
+    expect(instanceId).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+    await expect(c.get('/0/0')).rejects.toMatchObject({ coapCode: '4.04' });
+    // The DM account stays, and the client can no longer bootstrap.
+    expect(await c.get('/0/1/0')).toMatchObject({ value: dm.uri });
+    await expect(c.bootstrap()).rejects.toThrow(/no bootstrap-server account/);
+  });
+
+  it('keeps the bootstrap-server account without /0/x/12, or with 0', async () => {
+    const dm = await dmServerAt();
+    const bs = await FakeBootstrapServer.start();
+    bs.script = provision(dm);
+    const c = client(bs);
+    const purged: unknown[] = [];
+    c.on('bootstrapAccountPurged', (e) => purged.push(e));
+    await c.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(purged).toEqual([]);
+    expect(await c.get('/0/0/1')).toMatchObject({ value: true });
+  });
+
   it('retries by back-off after 5.03 and no answer; a 4.00 ends it', async () => {
     const dm = await dmServerAt();
     const bs = await FakeBootstrapServer.start();

@@ -228,6 +228,11 @@ export type ClientEvents = {
   bootstrapFinished: [BootstrapFinishedEvent];
   /** A bootstrap attempt failed (its changes undone); `willRetry` when another follows. */
   bootstrapFailed: [BootstrapFailedEvent];
+  /**
+   * The Bootstrap-Server Account Timeout (/0/x/12) ran out: the bootstrap-server account at
+   * /0/`instanceId` was purged, and the client can no longer bootstrap.
+   */
+  bootstrapAccountPurged: [{ readonly instanceId: number }];
   error: [Error];
 };
 
@@ -334,6 +339,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
   /** The default periods being read for a DM stack made just now. */
   #periodsLoading: Promise<void> | undefined;
   #disableTimer: NodeJS.Timeout | undefined;
+  /** Purges the bootstrap-server account when its /0/x/12 timeout runs out. */
+  #accountTimer: NodeJS.Timeout | undefined;
 
   constructor(options: LwM2mClientOptions) {
     super();
@@ -913,7 +920,12 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       }),
     });
     engine.on('bootstrapStarted', (e) => this.emit('bootstrapStarted', e));
-    engine.on('bootstrapFinished', (e) => this.emit('bootstrapFinished', e));
+    engine.on('bootstrapFinished', (e) => {
+      this.#armAccountTimeout().catch((err: unknown) =>
+        this.#reportError(err instanceof Error ? err : new Error(String(err))),
+      );
+      this.emit('bootstrapFinished', e);
+    });
     engine.on('bootstrapFailed', (e) => this.emit('bootstrapFailed', e));
     this.#bootstrapEngine = engine;
     return engine;
@@ -973,6 +985,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     await this.#bootstrapEngine?.close();
     clearTimeout(this.#disableTimer);
     this.#disableTimer = undefined;
+    clearTimeout(this.#accountTimer);
+    this.#accountTimer = undefined;
     await this.#dm?.observations.close();
     const engine = this.#engine;
     if (engine !== undefined) {
@@ -1149,6 +1163,40 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
       endpoint: this.endpointName,
       serverUri: this.#serverUri,
     };
+  }
+
+  /**
+   * Core TS 1.2 E.1 /0/x/12, Bootstrap-Server Account Timeout: "the LwM2M Client MUST purge the
+   * LwM2M Bootstrap-Server Account after the timeout value given by this resource" (0 or absent:
+   * never). Counted from the bootstrap that set it; a later bootstrap starts it again.
+   */
+  async #armAccountTimeout(): Promise<void> {
+    clearTimeout(this.#accountTimer);
+    this.#accountTimer = undefined;
+    const account = await readBootstrapAccount(this.#tree);
+    if (account === undefined || !(account.accountTimeoutSeconds > 0)) return;
+    if (this.#state !== 'open') return;
+    // setTimeout's limit is about 24.8 days; a longer timeout waits in steps.
+    const purgeAt = Date.now() + account.accountTimeoutSeconds * 1000;
+    const wait = () => {
+      const left = purgeAt - Date.now();
+      if (left > 0) {
+        this.#accountTimer = setTimeout(wait, Math.min(left, 0x7fffffff));
+        return;
+      }
+      this.#accountTimer = undefined;
+      this.#purgeBootstrapAccount(account.instanceId).catch((err: unknown) =>
+        this.#reportError(err instanceof Error ? err : new Error(String(err))),
+      );
+    };
+    wait();
+  }
+
+  async #purgeBootstrapAccount(instanceId: number): Promise<void> {
+    const current = await readBootstrapAccount(this.#tree);
+    if (current?.instanceId !== instanceId) return;
+    await this.#tree.delete(LwM2mPath.of(0, instanceId), LOCAL);
+    this.emit('bootstrapAccountPurged', { instanceId });
   }
 
   /** Execute /3/0/4, after its 2.04 went out. */

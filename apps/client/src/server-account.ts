@@ -51,6 +51,7 @@ export const SecurityResource = {
   SECRET_KEY: 5,
   SHORT_SERVER_ID: 10,
   CLIENT_HOLD_OFF_TIME: 11,
+  BOOTSTRAP_ACCOUNT_TIMEOUT: 12,
 } as const;
 
 export interface SecuritySettings {
@@ -223,6 +224,8 @@ export interface BootstrapAccount {
   readonly psk?: { readonly identity: string; readonly key: Uint8Array };
   /** Client Hold Off Time (/0/x/11) in seconds, 0 when not set. */
   readonly holdOffSeconds: number;
+  /** Bootstrap-Server Account Timeout (/0/x/12) in seconds; 0 (or not set): kept for ever. */
+  readonly accountTimeoutSeconds: number;
 }
 
 /** A DM server account the client can register with. */
@@ -260,12 +263,14 @@ export async function readBootstrapAccount(
     const mode = num(valueAt(inst, SecurityResource.SECURITY_MODE)) ?? SecurityMode.nosec;
     const psk = credentials(inst, mode);
     const holdOff = num(valueAt(inst, SecurityResource.CLIENT_HOLD_OFF_TIME)) ?? 0;
+    const timeout = num(valueAt(inst, SecurityResource.BOOTSTRAP_ACCOUNT_TIMEOUT)) ?? 0;
     return {
       instanceId: inst.id,
       uri: uri?.type === 'string' ? uri.value : '',
       mode,
       ...(psk !== undefined && { psk }),
       holdOffSeconds: Math.max(holdOff, 0),
+      accountTimeoutSeconds: Math.max(timeout, 0),
     };
   }
   return undefined;
