@@ -240,12 +240,14 @@ export class RedisRegistrationStore<R extends RegistrationLike = RegistrationLik
         );
       }
       checkExpiry(after);
+      // Written once and parsed back, so `after` is what Redis holds (undefined members gone).
+      const afterJson = JSON.stringify(after);
       const status = await c.eval(
         UPDATE,
         [key, c.key('reg-expiry')],
-        [json, JSON.stringify(after), scoreArg(after.expiresAt), id, ...this.#peerArgs(after)],
+        [json, afterJson, scoreArg(after.expiresAt), id, ...this.#peerArgs(after)],
       );
-      if (status === 'ok') return { before, after: this.#parse(JSON.stringify(after)) };
+      if (status === 'ok') return { before, after: this.#parse(afterJson) };
       if (status === 'gone') return undefined;
       // 'changed': another process won this round; back off a little under heavy contention.
       if (attempt > 3)
