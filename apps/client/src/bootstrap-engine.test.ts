@@ -3,6 +3,10 @@
  * import each other: the real one is tested with this client in e2e), and a TestServer playing
  * the LwM2M server the bootstrap points to.
  */
+
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeValues, encode } from '@lwm2m-ts/codecs';
 import {
   ContentFormat,
@@ -26,6 +30,7 @@ import {
   LwM2mClient,
   type LwM2mClientOptions,
 } from './client.js';
+import { FileClientState } from './client-state.js';
 import { ObjectTree } from './object-tree.js';
 import { securityObject } from './objects/security.js';
 import { serverObject } from './objects/server.js';
@@ -307,6 +312,42 @@ describe('client-initiated bootstrap', () => {
     // The DM account stays, and the client can no longer bootstrap.
     expect(await c.get('/0/1/0')).toMatchObject({ value: dm.uri });
     await expect(c.bootstrap()).rejects.toThrow(/no bootstrap-server account/);
+  });
+
+  it('with a state file: bootstraps once, and after a restart registers with the saved account', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lwm2m-state-'));
+    open.push({ close: () => rm(dir, { recursive: true, force: true }) });
+    const file = join(dir, 'dev-1.json');
+    const dm = await dmServerAt();
+    const bs = await FakeBootstrapServer.start();
+    bs.script = provision(dm, 77, 90);
+    const first = client(bs, { state: new FileClientState(file) });
+    await first.start();
+    await first.close();
+    expect(bs.bootstrapRequests()).toHaveLength(1);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+
+    // A new process: same bootstrap server configured, but the saved account is used at once.
+    const again = client(bs, { state: new FileClientState(file) });
+    await again.start();
+    expect(bs.bootstrapRequests()).toHaveLength(1);
+    expect(dm.registers()).toHaveLength(2);
+    expect(queryOf(dm.registers()[1]!).get('lt')).toBe('90');
+    expect(await again.get('/1/0/0')).toMatchObject({ value: 77n });
+    // The bootstrap account is kept too: the client can still bootstrap.
+    expect(await again.get('/0/0/1')).toMatchObject({ value: true });
+  });
+
+  it('refuses a state file that is not a saved state, naming it, and changes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lwm2m-state-'));
+    open.push({ close: () => rm(dir, { recursive: true, force: true }) });
+    const file = join(dir, 'bad.json');
+    await writeFile(file, '{"not": "senml"}');
+    const bs = await FakeBootstrapServer.start();
+    const c = client(bs, { state: new FileClientState(file) });
+    await expect(c.start()).rejects.toThrow(new RegExp(`${file}: not a saved client state`));
+    expect(bs.bootstrapRequests()).toHaveLength(0);
+    expect(await c.get('/0/0/1')).toMatchObject({ value: true });
   });
 
   it('keeps the bootstrap-server account without /0/x/12, or with 0', async () => {

@@ -12,6 +12,7 @@
 import type { ObjectModel } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { type ClientLogger, LwM2mClient } from './client.js';
+import { FileClientState } from './client-state.js';
 import { type ClientConfig, ConfigError, parseConfig, USAGE } from './config.js';
 import { ClientConsole } from './console.js';
 import { runFleetCommand } from './fleet-command.js';
@@ -129,6 +130,7 @@ export async function runClient(ctx: CliContext): Promise<number> {
     ...(config.handshakeTimeout !== undefined && {
       dtlsHandshakeTimeout: config.handshakeTimeout,
     }),
+    ...(config.stateFile !== undefined && { state: new FileClientState(config.stateFile) }),
     ...(config.awakeTime !== undefined && { awakeTime: config.awakeTime }),
     ...(config.bootstrap !== undefined && {
       bootstrap: {

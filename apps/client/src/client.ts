@@ -47,6 +47,12 @@ import {
   type BootstrapTrigger,
 } from './bootstrap-engine.js';
 import {
+  type ClientStateStore,
+  FileClientState,
+  restoreState,
+  snapshotState,
+} from './client-state.js';
+import {
   type DefaultObjectsConfig,
   defaultRegistry,
   lazyDefaultObjects,
@@ -175,6 +181,12 @@ export interface LwM2mClientOptions {
    * brings its own Device object.
    */
   readonly onReboot?: 'restart' | 'none' | (() => void | Promise<void>);
+  /**
+   * Where the accounts (objects 0, 1 and 2) are kept across restarts: read at the first
+   * `start()` (what it holds replaces the accounts from `server` and `bootstrap`), written after
+   * each bootstrap. `new FileClientState(path)` keeps them in a file. Default: not kept.
+   */
+  readonly state?: ClientStateStore;
   /**
    * Time limit of a DTLS handshake toward a coaps:// server, retries included, in ms (default
    * 10 000). A failed handshake (a wrong PSK's alert, or this time) fails the Register attempt,
@@ -341,6 +353,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
   #disableTimer: NodeJS.Timeout | undefined;
   /** Purges the bootstrap-server account when its /0/x/12 timeout runs out. */
   #accountTimer: NodeJS.Timeout | undefined;
+  /** The saved accounts were read (at the first start). */
+  #stateLoaded = false;
 
   constructor(options: LwM2mClientOptions) {
     super();
@@ -667,6 +681,7 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     let rounds: Backoff | undefined;
     let bootstrapped = false;
     try {
+      await this.#loadState();
       for (;;) {
         this.#checkRunning(abort);
         if (trigger === undefined) {
@@ -695,6 +710,10 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
         }
         try {
           await this.#runBootstrap(trigger, abort.signal);
+          // Saved before registering: a restart from here on finds the new accounts.
+          await this.#saveState().catch((err: unknown) =>
+            this.#reportError(err instanceof Error ? err : new Error(String(err))),
+          );
         } catch (err) {
           if (err instanceof BootstrapAbortedError || abort.aborted) throw err;
           // A server-initiated bootstrap that failed leaves the old configuration in force:
@@ -921,9 +940,9 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     });
     engine.on('bootstrapStarted', (e) => this.emit('bootstrapStarted', e));
     engine.on('bootstrapFinished', (e) => {
-      this.#armAccountTimeout().catch((err: unknown) =>
-        this.#reportError(err instanceof Error ? err : new Error(String(err))),
-      );
+      const report = (err: unknown) =>
+        this.#reportError(err instanceof Error ? err : new Error(String(err)));
+      this.#armAccountTimeout().catch(report);
       this.emit('bootstrapFinished', e);
     });
     engine.on('bootstrapFailed', (e) => this.emit('bootstrapFailed', e));
@@ -1197,6 +1216,22 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     if (current?.instanceId !== instanceId) return;
     await this.#tree.delete(LwM2mPath.of(0, instanceId), LOCAL);
     this.emit('bootstrapAccountPurged', { instanceId });
+    await this.#saveState();
+  }
+
+  /** At the first start: the accounts saved by an earlier run replace the configured ones. */
+  async #loadState(): Promise<void> {
+    const store = this.#options.state;
+    if (store === undefined || this.#stateLoaded) return;
+    const saved = await store.load();
+    if (saved !== undefined) await restoreState(this.#tree, saved, stateName(store));
+    this.#stateLoaded = true;
+  }
+
+  async #saveState(): Promise<void> {
+    const store = this.#options.state;
+    if (store === undefined) return;
+    await store.save(await snapshotState(this.#tree));
   }
 
   /** Execute /3/0/4, after its 2.04 went out. */
@@ -1235,4 +1270,9 @@ async function readResource(
 async function closeEnabler(e: ObjectEnabler | undefined): Promise<void> {
   const close = (e as { close?: () => unknown } | undefined)?.close;
   if (typeof close === 'function') await close.call(e);
+}
+
+/** How messages name a state store: its file, when it is one. */
+function stateName(store: ClientStateStore): string {
+  return store instanceof FileClientState ? store.path : 'the saved client state';
 }

@@ -51,6 +51,8 @@ describe('parseConfig', () => {
       '--version-fallback',
       '--handshake-timeout',
       '2500',
+      '--state-file',
+      '/var/lib/dev-9.json',
     ]);
     expect(c).toMatchObject({
       server: 'coaps://[::1]:5684',
@@ -66,6 +68,7 @@ describe('parseConfig', () => {
       localPort: 0,
       versionFallback: true,
       handshakeTimeout: 2500,
+      stateFile: '/var/lib/dev-9.json',
     });
     expect([...c.pskKey!]).toEqual([1, 2, 0xab]);
   });

@@ -33,6 +33,8 @@ export interface ClientConfig {
   readonly awakeTime: number | undefined;
   /** Time limit of a DTLS handshake (ms), retries included. */
   readonly handshakeTimeout: number | undefined;
+  /** File keeping the accounts (objects 0, 1, 2) across restarts. */
+  readonly stateFile: string | undefined;
   /** Directories of extra DDF files. */
   readonly models: readonly string[];
   /** The interactive console on stdin (off with --no-console). */
@@ -99,6 +101,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'queue', flag: 'queue', kind: 'flag' },
   { key: 'awakeTime', flag: 'awake-time', kind: 'ms' },
   { key: 'handshakeTimeout', flag: 'handshake-timeout', kind: 'ms' },
+  { key: 'stateFile', flag: 'state-file', kind: 'string' },
   { key: 'models', flag: 'models', kind: 'paths' },
   { key: 'console', flag: 'no-console', kind: 'flag', negate: true },
   { key: 'localAddress', flag: 'local-address', kind: 'address' },
@@ -142,6 +145,9 @@ flags win over the environment):
   --awake-time MS         queue mode awake time (default 93000, CoAP MAX_TRANSMIT_WAIT)
   --handshake-timeout MS  time limit of a DTLS handshake, retries included (default 10000); a
                           handshake that fails is a failed Register, retried with back-off
+  --state-file FILE       keep the accounts (Security, Server, Access Control) in FILE: written
+                          after each bootstrap, read at start (it then wins over --server and
+                          --bootstrap); the file holds keys and is written with mode 0600
   --models DIR            load extra object definitions (DDF XML) from DIR (repeatable;
                           in the environment, several directories separated by "${delimiter}")
   --local-address ADDR    bind the client's socket to this address (e.g. 127.0.0.2)
@@ -307,6 +313,7 @@ export function parseConfig(input: ParseInput): ParseResult {
     bsPskKey: undefined,
     awakeTime: undefined,
     handshakeTimeout: undefined,
+    stateFile: undefined,
     localAddress: undefined,
     localPort: undefined,
     endpoint: undefined,

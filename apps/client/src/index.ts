@@ -40,6 +40,11 @@ export {
   type RegisteredEvent,
   type RequestEvent,
 } from './client.js';
+export {
+  ClientStateError,
+  type ClientStateStore,
+  FileClientState,
+} from './client-state.js';
 export { type DefaultObjectsConfig, defaultObjects } from './default-objects.js';
 export {
   type BootstrapHandlerOptions,
