@@ -8,10 +8,14 @@
  * registers; the server's REST API reads, writes, executes and observes; the device sets a value
  * (notification), Sends and Updates from its console; a multi-block firmware package put on the
  * server (`PUT /api/packages/:name`) is pulled and applied (Update Result 1); the device sleeps
- * (queue mode), a request waits and is delivered when it wakes; SIGTERM de-registers it. Every
+ * (queue mode), a request waits and is delivered when it wakes; SIGTERM de-registers it, and
+ * started again with its `--state-file` it registers with the saved account, no bootstrap. Every
  * step is checked on the SSE streams of both servers and in the REST answers.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { stopAll } from '@lwm2m-ts/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, expectStatus, openSse, type SseStream } from './support/http.js';
@@ -50,6 +54,20 @@ describe.each(['coap', 'coaps'] as const)('three CLIs over %s', { timeout: 60_00
   let events: SseStream;
   let bsEvents: SseStream;
   const dmUri = () => `${scheme}://127.0.0.1:${secure ? server.dtlsPort : server.coapPort}`;
+  /** The accounts the client keeps across restarts (--state-file). */
+  const stateDir = mkdtempSync(join(tmpdir(), 'lwm2m-cli-flow-'));
+  const stateFile = join(stateDir, `${ep}.json`);
+  afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+  const clientArgs = () => [
+    `--bootstrap=${scheme}://127.0.0.1:${secure ? bs.dtlsPort : bs.coapPort}`,
+    ...(secure ? [`--bs-psk-identity=${ep}-bs`, `--bs-psk-key=${BS_KEY}`] : []),
+    `--endpoint=${ep}`,
+    '--lwm2m=1.1',
+    '--queue',
+    `--awake-time=${AWAKE_MS}`,
+    `--state-file=${stateFile}`,
+    '--verbose',
+  ];
   const api = (path: string) => `/api/clients/${ep}${path}`;
 
   it('the operator starts both servers and configures the device on the bootstrap server', async () => {
@@ -84,15 +102,7 @@ describe.each(['coap', 'coaps'] as const)('three CLIs over %s', { timeout: 60_00
   });
 
   it('the client bootstraps, then registers with the account it was given', async () => {
-    client = await startClientCli([
-      `--bootstrap=${scheme}://127.0.0.1:${secure ? bs.dtlsPort : bs.coapPort}`,
-      ...(secure ? [`--bs-psk-identity=${ep}-bs`, `--bs-psk-key=${BS_KEY}`] : []),
-      `--endpoint=${ep}`,
-      '--lwm2m=1.1',
-      '--queue',
-      `--awake-time=${AWAKE_MS}`,
-      '--verbose',
-    ]);
+    client = await startClientCli(clientArgs());
     await client.waitForLine(new RegExp(`bootstrapped ${ep} from ${scheme}://`));
     const out = await client.waitForLine(/registered \S+ at \S+ as \/rd\/\S+\n/);
     const location = new RegExp(`registered ${ep} at ${dmUri()} as (/rd/\\S+)\n`).exec(out)?.[1];
@@ -243,6 +253,16 @@ describe.each(['coap', 'coaps'] as const)('three CLIs over %s', { timeout: 60_00
     expect(gone.data).toMatchObject({ endpoint: ep });
     await expectStatus(404, server.base, 'GET', api(''));
     expect((await call(server.base, 'GET', '/api/clients')).body).toEqual([]);
+
+    // Started again with its state file: it registers with the saved account, no bootstrap.
+    expect(statSync(stateFile).mode & 0o777).toBe(0o600);
+    const bootstraps = bsEvents.named('bootstrap-finished').length;
+    const again = await startClientCli(clientArgs());
+    await again.waitForLine(new RegExp(`registered ${ep} at ${dmUri()} as /rd/\\S+\n`));
+    expect(again.proc.stdout()).not.toMatch(/bootstrapped/);
+    await events.next('registration', () => true, { from });
+    expect(bsEvents.named('bootstrap-finished')).toHaveLength(bootstraps);
+    expect(await terminate(again.proc)).toEqual({ code: 0, signal: null });
     for (const s of [events, bsEvents]) s.close();
     expect(await terminate(bs.proc)).toEqual({ code: 0, signal: null });
     expect(await terminate(server.proc)).toEqual({ code: 0, signal: null });
