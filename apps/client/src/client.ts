@@ -1187,7 +1187,8 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
   /**
    * Core TS 1.2 E.1 /0/x/12, Bootstrap-Server Account Timeout: "the LwM2M Client MUST purge the
    * LwM2M Bootstrap-Server Account after the timeout value given by this resource" (0 or absent:
-   * never). Counted from the bootstrap that set it; a later bootstrap starts it again.
+   * never). Counted from the bootstrap that set it (or from the start that restored it from the
+   * saved state); a later bootstrap starts it again.
    */
   async #armAccountTimeout(): Promise<void> {
     clearTimeout(this.#accountTimer);
@@ -1224,7 +1225,11 @@ export class LwM2mClient extends EventEmitter<ClientEvents> {
     const store = this.#options.state;
     if (store === undefined || this.#stateLoaded) return;
     const saved = await store.load();
-    if (saved !== undefined) await restoreState(this.#tree, saved, stateName(store));
+    if (saved !== undefined) {
+      await restoreState(this.#tree, saved, stateName(store));
+      // The timeout's start is not saved: a restored account's timeout counts from now.
+      await this.#armAccountTimeout();
+    }
     this.#stateLoaded = true;
   }
 
