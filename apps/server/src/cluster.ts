@@ -31,6 +31,7 @@ import type { Relayed, ServerEvents } from './events.js';
 import type { ObservationRecord, ObservationStore } from './observation-store.js';
 import type { CompositeObserveResponse, ObserveResponse, RequestOptions } from './operations.js';
 import type { Registration } from './registration.js';
+import { waitAtMost } from './wait-at-most.js';
 
 /**
  * Publish/subscribe between the processes; `RedisEventBus` from `@lwm2m-ts/redis` fits.
@@ -291,8 +292,11 @@ export class ClusterLink {
     for (const [name, listener] of this.#listeners.splice(0)) {
       (this.#server as EventEmitter).off(name, listener);
     }
-    await bounded(this.#bus.publish(this.#channel, { v: 1, node: this.nodeId, kind: 'bye' }), 1000);
-    await bounded(this.#unsubscribe?.() ?? Promise.resolve(), 1000);
+    await waitAtMost(
+      this.#bus.publish(this.#channel, { v: 1, node: this.nodeId, kind: 'bye' }),
+      1000,
+    );
+    await waitAtMost(this.#unsubscribe?.() ?? Promise.resolve(), 1000);
   }
 
   /**
@@ -474,15 +478,4 @@ export class ClusterLink {
       this.#logger?.warn({ err, endpoint: reg.endpoint }, 'cluster: observation take-over failed'),
     );
   }
-}
-
-async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    p.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }

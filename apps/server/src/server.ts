@@ -1,4 +1,3 @@
-import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   boundAddresses,
@@ -14,21 +13,12 @@ import type {
   CoapRequest,
   CoapResponse,
   IncomingResponse,
-  OutgoingRequest,
-  Peer,
   UnknownNotification,
 } from '@lwm2m-ts/coap';
-import {
-  compositeFormats,
-  decodeValues,
-  formatName,
-  type ModelProvider,
-  type TimedValue,
-} from '@lwm2m-ts/codecs';
+import type { ModelProvider } from '@lwm2m-ts/codecs';
 import {
   type AttributeUpdate,
   ContentFormat,
-  ForbiddenError,
   InvalidValueError,
   isSuccessCode,
   LwM2mError,
@@ -41,17 +31,13 @@ import {
   type ResponseCode,
   ServiceUnavailableError,
   TimeoutError,
-  UnsupportedContentFormatError,
 } from '@lwm2m-ts/core';
 import { ObjectRegistry } from '@lwm2m-ts/registry';
 import { CachedRegistrationStore } from './cached-registration-store.js';
 import { modelsForRegistration } from './client-models.js';
-import {
-  type ClusterHooks,
-  ClusterLink,
-  type ClusterOptions,
-  checkSessionHolder,
-} from './cluster.js';
+import type { ActiveObservation, ClientRuntime } from './client-runtime.js';
+import { ClusterLink, type ClusterOptions, checkSessionHolder } from './cluster.js';
+import { clusterHooks } from './cluster-hooks.js';
 import * as dm from './device-management.js';
 import { UnknownClientError } from './errors.js';
 import type { DeregistrationReason, ServerEvents } from './events.js';
@@ -70,11 +56,20 @@ import type {
   RequestOptions,
   WriteMode,
 } from './operations.js';
-import { type Registration, registrationPeer, type Transport } from './registration.js';
-import { parseRegisterRequest, parseUpdateRequest } from './registration-params.js';
+import { parsePath, parsePaths } from './parse-path.js';
+import type { Registration, Transport } from './registration.js';
+import { RegistrationExpiry } from './registration-expiry.js';
+import {
+  endpointOf,
+  type RegistrationContext,
+  RegistrationInterface,
+} from './registration-interface.js';
 import type { RegistrationStore } from './registration-store.js';
-import { RequestQueue } from './request-queue.js';
+import { outgoingRequest, RequestTarget } from './request-target.js';
+import { RuntimeTable } from './runtime-table.js';
 import type { SecurityStore } from './security-store.js';
+import { handleSend, type SendContext } from './send.js';
+import { waitAtMost } from './wait-at-most.js';
 
 export type { DtlsTransportOptions, TransportOptions };
 
@@ -118,154 +113,6 @@ export interface LwM2mServerOptions {
   readonly cluster?: ClusterOptions;
 }
 
-/** An observation this process holds: the CoAP side of an `ObservationRecord`. */
-interface ActiveObservation {
-  readonly record: ObservationRecord;
-  readonly coap: ClientObservation;
-  readonly paths: readonly LwM2mPath[];
-  /** Cluster mode: another process took it over; ending it here removes and emits nothing. */
-  movedAway: boolean;
-}
-
-/**
- * What this process keeps per registration beside the stored data. A registration that only
- * registers and updates costs this object alone: its models, refused formats and observations
- * are made when a device-management request, an observation or a Send first needs them (each
- * Map or Set costs ~200 bytes even when empty; with them made eagerly the server held ~1 KB more
- * per registration).
- */
-class ClientRuntime {
-  #reg: Registration;
-  #models: ModelProvider | undefined;
-  #rejected: Set<number> | undefined;
-  #observations: Map<string, ActiveObservation> | undefined;
-  /** Where requests go and the root path's segments, for `#reg` (made at the first request). */
-  #peer: Peer | undefined;
-  #root: readonly string[] | undefined;
-
-  constructor(
-    reg: Registration,
-    readonly queue: RequestQueue | undefined,
-    private readonly registry: ObjectRegistry,
-  ) {
-    this.#reg = reg;
-  }
-
-  get reg(): Registration {
-    return this.#reg;
-  }
-
-  set reg(reg: Registration) {
-    this.#reg = reg;
-    this.#peer = undefined;
-    this.#root = undefined;
-  }
-
-  get peer(): Peer {
-    this.#peer ??= { address: this.#reg.address, port: this.#reg.port };
-    return this.#peer;
-  }
-
-  get root(): readonly string[] {
-    this.#root ??= dm.rootSegments(this.#reg);
-    return this.#root;
-  }
-
-  get models(): ModelProvider {
-    this.#models ??= modelsForRegistration(this.registry, this.reg);
-    return this.#models;
-  }
-
-  /** Formats this client refused (4.06/4.15). */
-  get rejected(): Set<number> {
-    this.#rejected ??= new Set();
-    return this.#rejected;
-  }
-
-  get observations(): Map<string, ActiveObservation> {
-    this.#observations ??= new Map();
-    return this.#observations;
-  }
-
-  /** The observations, without making the map when there are none. */
-  get activeObservations(): ReadonlyMap<string, ActiveObservation> | undefined {
-    return this.#observations;
-  }
-}
-
-/** One device-management call's way to its client: requests within the call's time limit. */
-class RequestTarget implements dm.Target {
-  readonly registration: Registration;
-  readonly #rt: ClientRuntime;
-  readonly #endpoint: CoapEndpoint;
-  readonly #deadline: number;
-  readonly #signal: AbortSignal | undefined;
-  readonly #counters: { requestsSent: number };
-
-  constructor(
-    rt: ClientRuntime,
-    endpoint: CoapEndpoint,
-    deadline: number,
-    signal: AbortSignal | undefined,
-    counters: { requestsSent: number },
-  ) {
-    this.registration = rt.reg;
-    this.#rt = rt;
-    this.#endpoint = endpoint;
-    this.#deadline = deadline;
-    this.#signal = signal;
-    this.#counters = counters;
-  }
-
-  get models(): ModelProvider {
-    return this.#rt.models;
-  }
-
-  get rejected(): Set<number> {
-    return this.#rt.rejected;
-  }
-
-  request(req: dm.TargetRequest): Promise<IncomingResponse> {
-    return this.#endpoint.request(this.#rt.peer, this.#outgoing(req));
-  }
-
-  observe(req: dm.TargetRequest): Promise<ClientObservation> {
-    return this.#endpoint.observe(this.#rt.peer, this.#outgoing(req));
-  }
-
-  #outgoing(req: dm.TargetRequest): OutgoingRequest {
-    this.#counters.requestsSent++;
-    return outgoingRequest(this.#rt, req, Math.max(1, this.#deadline - Date.now()), this.#signal);
-  }
-}
-
-/** `req` as sent to the client of `rt` (its path under the client's root path). */
-function outgoingRequest(
-  rt: ClientRuntime,
-  req: dm.TargetRequest,
-  timeout: number,
-  signal: AbortSignal | undefined,
-): OutgoingRequest {
-  const root = rt.root;
-  const ids = req.path.ids;
-  const path: string[] = [...root];
-  for (const id of ids) path.push(String(id));
-  // Field by field (a spread of the many shapes requests come in is slower); `satisfies`
-  // keeps the list complete.
-  return {
-    method: req.method,
-    path,
-    query: req.query,
-    payload: req.payload,
-    contentFormat: req.contentFormat,
-    accept: req.accept,
-    confirmable: req.confirmable,
-    options: req.options,
-    timeout,
-    signal,
-  } satisfies Record<keyof OutgoingRequest, unknown>;
-}
-
 export interface ServerStats {
   readonly registrations: number;
   readonly registrationRequests: number;
@@ -280,12 +127,6 @@ export interface ServerStats {
   readonly queuedRequests: number;
   readonly observations: number;
 }
-
-const DEFAULT_LIFETIME_CEILING = 0x7fff_ffff; // setTimeout's limit, in ms
-/** Registrations that sent the same object list share it (parsed once, held once). */
-const SHARE_LINKS = Object.freeze({ shareObjectLinks: true });
-/** When expiry failed (a shared store unreachable), how soon it is tried again. */
-const EXPIRY_RETRY_MS = 1000;
 
 /**
  * An LwM2M server (Core TS 1.0–1.2): the registration interface on CoAP and CoAP over DTLS,
@@ -306,15 +147,10 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   readonly #options: LwM2mServerOptions;
   readonly #owned: { close(): Promise<void> }[] = [];
   readonly #requestTimeout: number;
-  readonly #allowUnsecured: boolean;
   readonly #logger: ServerLogger | undefined;
-  readonly #runtimes = new Map<string, ClientRuntime>();
+  readonly #runtimes: RuntimeTable;
   /** Cluster mode: the local copy of registrations (`registrations` then goes through it). */
   readonly #registrationCache: CachedRegistrationStore | undefined;
-  /** The queue-mode runtimes by endpoint: `queueState` is asked per device in lists and SSE. */
-  readonly #queuedByEndpoint = new Map<string, ClientRuntime>();
-  /** `${transport}|${address}|${port}` → registration id, to find who sent a Send. */
-  readonly #byPeer = new Map<string, string>();
   /** Firmware packages served at `/fw/<name>` for the Firmware Update object's pull mode. */
   readonly #packages = new Map<string, Uint8Array>();
   #udp: CoapEndpoint | undefined;
@@ -322,9 +158,12 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  #expiryTimer: NodeJS.Timeout | undefined;
-  #expiryAt = Number.POSITIVE_INFINITY;
   readonly #cluster: ClusterLink | undefined;
+  /** What the registration interface and Send handling use of this server. */
+  readonly #interfaces: RegistrationContext & SendContext;
+  /** The registration interface, on `/rd`. */
+  readonly #rd: RegistrationInterface;
+  readonly #expiry: RegistrationExpiry;
   readonly #counters = {
     registrationRequests: 0,
     updateRequests: 0,
@@ -355,14 +194,52 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     this.security = options.securityStore ?? this.#own(new InMemorySecurityStore());
     this.#requestTimeout = options.requestTimeout ?? 10_000;
     if (!(this.#requestTimeout > 0)) throw new RangeError('requestTimeout must be > 0');
-    this.#allowUnsecured = options.allowUnsecured ?? true;
     this.#logger = options.logger;
     if (options.coap === false && options.dtls === false) {
       throw new RangeError('at least one of coap and dtls must be enabled');
     }
+    this.#expiry = new RegistrationExpiry({
+      registrations: this.registrations,
+      counters: this.#counters,
+      logger: this.#logger,
+      accepting: () => this.#state !== 'closing' && this.#state !== 'closed',
+      started: () => this.#state === 'started',
+      ended: (reg, reason) => this.#ended(reg, reason),
+    });
+    this.#runtimes = new RuntimeTable({
+      registry: this.registry,
+      queue: options.queue,
+      onAwake: (registration) => this.emit('awake', { registration }),
+      onSleeping: (registration) => this.emit('sleeping', { registration }),
+    });
     this.#cluster =
       options.cluster &&
-      new ClusterLink(this, options.cluster, this.#clusterHooks(), options.logger);
+      new ClusterLink(
+        this,
+        options.cluster,
+        clusterHooks({
+          registrations: this.registrations,
+          observations: this.observations,
+          runtimes: this.#runtimes,
+          registrationCache: this.#registrationCache,
+          nodeId: () => this.nodeId,
+          logger: this.#logger,
+          scheduleExpiry: (at) => this.#expiry.schedule(at),
+        }),
+        options.logger,
+      );
+    this.#interfaces = {
+      registrations: this.registrations,
+      security: this.security,
+      runtimes: this.#runtimes,
+      allowUnsecured: options.allowUnsecured ?? true,
+      nodeId: this.nodeId,
+      counters: this.#counters,
+      events: this,
+      ended: (reg, reason) => this.#ended(reg, reason),
+      scheduleExpiry: (at) => this.#expiry.schedule(at),
+    };
+    this.#rd = new RegistrationInterface(this.#interfaces);
   }
 
   /** Cluster mode: this process's node id; undefined outside cluster mode. */
@@ -420,7 +297,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
         );
       }
       this.#state = 'started';
-      await this.#armExpiry();
+      await this.#expiry.arm();
       await this.#cluster?.start();
     } catch (err) {
       await Promise.allSettled([this.#udp?.close(), this.#dtls?.close()]);
@@ -449,15 +326,13 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
   async #close(): Promise<void> {
     await this.#starting?.catch(() => {});
     this.#state = 'closing';
-    clearTimeout(this.#expiryTimer);
+    this.#expiry.stop();
     await this.#cluster?.close();
     for (const rt of this.#runtimes.values()) {
       rt.queue?.close(new ServiceUnavailableError('the server is closing'));
     }
     await Promise.allSettled([this.#udp?.close(), this.#dtls?.close()]);
     this.#runtimes.clear();
-    this.#queuedByEndpoint.clear();
-    this.#byPeer.clear();
     await Promise.allSettled(this.#owned.map((s) => s.close()));
     this.#state = 'closed';
   }
@@ -475,7 +350,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
 
   /** Queue-mode state of a client this process talks to; undefined when not in queue mode. */
   queueState(endpoint: string): { awake: boolean; queued: number } | undefined {
-    const queue = this.#queuedByEndpoint.get(endpoint)?.queue;
+    const queue = this.#runtimes.queued(endpoint)?.queue;
     return queue === undefined ? undefined : { awake: queue.awake, queued: queue.queued };
   }
 
@@ -810,7 +685,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     const endpoint = transport === 'dtls' ? this.#dtls : this.#udp;
     // The endpoint stopped waiting (RST went out) or we are closing: leave it to the holder.
     if (signal.aborted || this.#state !== 'started' || endpoint === undefined) return false;
-    const rt = this.#adopt(this.#runtime(reg), reg);
+    const rt = this.#runtimes.adopt(this.#runtimes.runtime(reg), reg);
     const paths = record.paths.map((p) => parsePath(p));
     const request = outgoingRequest(
       rt,
@@ -888,7 +763,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     if (reg === undefined) throw new UnknownClientError(`no client registered as ${endpoint}`);
     checkSessionHolder(reg, this.nodeId);
     // Another process may have changed it (cluster mode): follow the stored registration.
-    const rt = this.#adopt(this.#runtime(reg), reg);
+    const rt = this.#runtimes.adopt(this.#runtimes.runtime(reg), reg);
     const timeout = opts.timeout ?? this.#requestTimeout;
     if (!(timeout > 0)) throw new RangeError('timeout must be > 0');
     const run = async (ms: number): Promise<T> => {
@@ -915,103 +790,6 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     return new RequestTarget(rt, endpoint, deadline, signal, this.#counters);
   }
 
-  #runtime(reg: Registration): ClientRuntime {
-    let rt = this.#runtimes.get(reg.id);
-    if (rt === undefined) {
-      const queueOpts = this.#options.queue;
-      let runtime: ClientRuntime | undefined;
-      const queue = reg.queueMode
-        ? new RequestQueue({
-            maxQueued: queueOpts?.maxQueued ?? 16,
-            awakeTimeMs: queueOpts?.awakeTimeMs ?? 93_000,
-            onAwake: () => runtime && this.emit('awake', { registration: runtime.reg }),
-            onSleeping: () => runtime && this.emit('sleeping', { registration: runtime.reg }),
-          })
-        : undefined;
-      runtime = rt = new ClientRuntime(reg, queue, this.registry);
-      this.#runtimes.set(reg.id, rt);
-      if (queue !== undefined) this.#queuedByEndpoint.set(reg.endpoint, rt);
-      this.#byPeer.set(peerKey(reg.transport, reg), reg.id);
-    }
-    return rt;
-  }
-
-  /**
-   * `reg` as stored now, for the runtime of the same registration: when another process changed
-   * it (new address, object versions, queue mode), what this process keeps follows.
-   */
-  #adopt(rt: ClientRuntime, reg: Registration): ClientRuntime {
-    const cur = rt.reg;
-    if (
-      cur === reg ||
-      (cur.lastUpdate === reg.lastUpdate &&
-        cur.address === reg.address &&
-        cur.port === reg.port &&
-        cur.node === reg.node)
-    ) {
-      return rt;
-    }
-    if (needsNewRuntime(cur, reg)) {
-      this.#dropRuntime(rt, () => new ServiceUnavailableError('the registration changed'));
-      return this.#runtime(reg);
-    }
-    const before = peerKey(cur.transport, cur);
-    if (this.#byPeer.get(before) === reg.id) this.#byPeer.delete(before);
-    rt.reg = reg;
-    this.#byPeer.set(peerKey(reg.transport, reg), reg.id);
-    return rt;
-  }
-
-  /** What the cluster link may do to this process's per-registration state (cluster.ts). */
-  #clusterHooks(): ClusterHooks {
-    return {
-      moved: (registrationId, id) => {
-        const active = this.#runtimes.get(registrationId)?.activeObservations?.get(id);
-        if (active === undefined) return;
-        // Events may arrive late: let go only if the store still says another process has it.
-        this.observations.get(id).then(
-          (current) => {
-            if (current !== undefined && current.node === this.nodeId) return;
-            active.movedAway = true;
-            // Reactive: the device keeps observing; the new holder answers it now.
-            void active.coap.cancel('reactive');
-          },
-          (err: unknown) =>
-            this.#logger?.warn({ err, id }, 'cluster: re-reading a moved observation failed'),
-        );
-      },
-      released: (id) => {
-        this.#registrationCache?.evictId(id);
-        const rt = this.#runtimes.get(id);
-        if (rt === undefined) return;
-        this.#dropRuntime(
-          rt,
-          () => new UnknownClientError(`${rt.reg.endpoint} is no longer registered`),
-        );
-      },
-      heard: (reg, updated) => {
-        // Registered or updated through another process: the local copy is out of date.
-        if (updated) this.#registrationCache?.evict(reg.endpoint);
-        this.#scheduleExpiry(reg.expiresAt);
-        const rt = this.#runtimes.get(reg.id);
-        if (rt === undefined) return;
-        if (!updated) {
-          rt.queue?.wake();
-          return;
-        }
-        // Events may arrive late: the store says what the registration is now.
-        this.registrations.getById(reg.id).then(
-          (current) => {
-            const now = this.#runtimes.get(reg.id);
-            if (current !== undefined && now !== undefined) this.#adopt(now, current).queue?.wake();
-          },
-          (err: unknown) =>
-            this.#logger?.warn({ err }, 'cluster: re-reading a registration failed'),
-        );
-      },
-    };
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Registration interface and Send (Core TS 1.2 §6.2, §6.4.7)
 
@@ -1021,10 +799,10 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       if (first === 'rd' && rest.length === 0) {
         if (second === undefined) {
           if (req.method !== 'POST') throw new MethodNotAllowedError('Register is a POST to /rd');
-          return await this.#register(req, transport);
+          return await this.#rd.register(req, transport);
         }
-        if (req.method === 'POST') return await this.#update(second, req, transport);
-        if (req.method === 'DELETE') return await this.#deregister(second, req, transport);
+        if (req.method === 'POST') return await this.#rd.update(second, req, transport);
+        if (req.method === 'DELETE') return await this.#rd.deregister(second, req, transport);
         throw new MethodNotAllowedError('Update is a POST and De-register a DELETE to /rd/{id}');
       }
       if (first === 'fw' && second !== undefined && rest.length === 0) {
@@ -1037,7 +815,7 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       }
       if (first === 'dp' && second === undefined) {
         if (req.method !== 'POST') throw new MethodNotAllowedError('Send is a POST to /dp');
-        return await this.#send(req, transport);
+        return await handleSend(this.#interfaces, req, transport);
       }
       throw new NotFoundError(`no resource /${req.path.join('/')} on this server`);
     } catch (err) {
@@ -1048,163 +826,17 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
     }
   }
 
-  async #authorize(endpoint: string, transport: Transport, identity: string | undefined) {
-    const info = await this.security.getByEndpoint(endpoint);
-    if (transport === 'dtls') {
-      // Core TS 1.2 §7.1: the endpoint name must belong to the credentials that authenticated.
-      if (info?.mode !== 'psk' || info.identity !== identity) {
-        throw new ForbiddenError(
-          `PSK identity ${JSON.stringify(identity)} may not register as ${JSON.stringify(endpoint)}`,
-        );
-      }
-      return;
-    }
-    if (info?.mode === 'psk') {
-      throw new ForbiddenError(`${endpoint} has a PSK: it must register over DTLS`);
-    }
-    if (info === undefined && !this.#allowUnsecured) {
-      throw new ForbiddenError(`plain CoAP registration is not allowed for ${endpoint}`);
-    }
-  }
-
-  async #register(req: CoapRequest, transport: Transport): Promise<CoapResponse> {
-    this.#counters.registrationRequests++;
-    const params = parseRegisterRequest(req.query, req.payload, req.contentFormat, SHARE_LINKS);
-    await this.#authorize(params.endpoint, transport, req.peer.identity);
-    const now = Date.now();
-    const reg: Registration = {
-      id: registrationId(),
-      ...params,
-      address: req.peer.address,
-      port: req.peer.port,
-      transport,
-      ...(req.peer.identity !== undefined && { identity: req.peer.identity }),
-      ...(this.nodeId !== undefined && { node: this.nodeId }),
-      registeredAt: now,
-      lastUpdate: now,
-      expiresAt: now + params.lifetime * 1000,
-    };
-    const previous = await this.registrations.add(reg);
-    // An endpoint registering again replaces its registration and its observations (§6.2.1).
-    if (previous !== undefined) await this.#ended(previous, 'replaced');
-    this.#runtime(reg);
-    this.#scheduleExpiry(reg.expiresAt);
-    this.emit('registered', { registration: reg });
-    return { code: '2.01', locationPath: ['rd', reg.id] };
-  }
-
-  async #update(id: string, req: CoapRequest, transport: Transport): Promise<CoapResponse> {
-    this.#counters.updateRequests++;
-    const current = await this.registrations.getById(id);
-    if (current === undefined) throw new NotFoundError(`no registration ${id}`);
-    // In 1.0 queue mode lives in `b`, so the registered version decides what `b=U` means.
-    const params = parseUpdateRequest(
-      req.query,
-      req.payload,
-      req.contentFormat,
-      current.lwm2mVersion,
-      SHARE_LINKS,
-    );
-    const now = Date.now();
-    const result = await this.registrations.update(id, (cur) => {
-      checkSameClient(cur, req, transport);
-      const lifetime = params.lifetime ?? cur.lifetime;
-      return {
-        ...cur,
-        ...params,
-        // Devices behind NAT come back from another address and port: move there.
-        address: req.peer.address,
-        port: req.peer.port,
-        ...(this.nodeId !== undefined && { node: this.nodeId }),
-        lastUpdate: now,
-        expiresAt: now + lifetime * 1000,
-      };
-    });
-    if (result === undefined) throw new NotFoundError(`no registration ${id}`);
-    const { before, after } = result;
-    let rt = this.#runtimes.get(id);
-    if (rt !== undefined && needsNewRuntime(before, after)) {
-      // Queue mode or object versions changed: start afresh (queued requests fail).
-      this.#dropRuntime(rt, () => new ServiceUnavailableError('the registration changed'));
-      rt = undefined;
-    }
-    if (rt !== undefined) {
-      this.#byPeer.delete(peerKey(before.transport, before));
-      rt.reg = after;
-      this.#byPeer.set(peerKey(after.transport, after), id);
-    } else {
-      rt = this.#runtime(after);
-    }
-    this.#scheduleExpiry(after.expiresAt);
-    this.emit('updated', { before, registration: after });
-    rt.queue?.wake();
-    return { code: '2.04' };
-  }
-
-  async #deregister(id: string, req: CoapRequest, transport: Transport): Promise<CoapResponse> {
-    const current = await this.registrations.getById(id);
-    if (current === undefined) throw new NotFoundError(`no registration ${id}`);
-    checkSameClient(current, req, transport);
-    const removed = await this.registrations.remove(id);
-    if (removed === undefined) throw new NotFoundError(`no registration ${id}`);
-    this.#counters.deregistrations++;
-    await this.#ended(removed, 'deregistered');
-    return { code: '2.02' };
-  }
-
-  async #send(req: CoapRequest, transport: Transport): Promise<CoapResponse> {
-    const peer = peerKey(transport, req.peer);
-    const id = this.#byPeer.get(peer);
-    let reg = id === undefined ? undefined : await this.registrations.getById(id);
-    if (reg === undefined && id === undefined && this.registrations.getByPeer !== undefined) {
-      // Cluster mode: the device registered through another process (a balancer sent its Send
-      // here). Over DTLS the session's identity must be the registration's.
-      reg = await this.registrations.getByPeer(peer);
-      if (reg !== undefined) checkSameClient(reg, req, transport);
-    }
-    if (reg === undefined) throw new NotFoundError('Send from a client that is not registered');
-    const format = req.contentFormat;
-    if (format === undefined || !compositeFormats(reg.lwm2mVersion).includes(format as never)) {
-      throw new UnsupportedContentFormatError(
-        `Send needs SenML JSON/CBOR or LwM2M CBOR, got ${format === undefined ? 'no content format' : formatName(format)}`,
-      );
-    }
-    const rt = this.#runtime(reg);
-    const values: TimedValue[] = decodeValues(format, req.payload, { model: rt.models });
-    this.#counters.sends++;
-    rt.queue?.wake();
-    this.emit('send', { registration: reg, values, contentFormat: format });
-    return { code: '2.04' };
-  }
-
   /** A registration is gone: end its observations and queued requests, then say so. */
   async #ended(reg: Registration, reason: DeregistrationReason): Promise<void> {
     const rt = this.#runtimes.get(reg.id);
     if (rt !== undefined) {
-      this.#dropRuntime(
+      this.#runtimes.drop(
         rt,
         () => new UnknownClientError(`${reg.endpoint} is no longer registered`),
       );
     }
     await this.observations.removeByRegistration(reg.id);
     this.emit('deregistered', { registration: reg, reason });
-  }
-
-  /** `error` (made only when requests wait) fails the requests queued for the client. */
-  #dropRuntime(rt: ClientRuntime, error: () => Error): void {
-    this.#runtimes.delete(rt.reg.id);
-    if (this.#queuedByEndpoint.get(rt.reg.endpoint) === rt) {
-      this.#queuedByEndpoint.delete(rt.reg.endpoint);
-    }
-    const key = peerKey(rt.reg.transport, rt.reg);
-    if (this.#byPeer.get(key) === rt.reg.id) this.#byPeer.delete(key);
-    rt.queue?.close(error());
-    // Reactive: the client learns with RST at its next notification (RFC 7641 §3.6), no traffic now.
-    const active = rt.activeObservations;
-    if (active !== undefined) {
-      for (const o of active.values()) void o.coap.cancel('reactive');
-      rt.observations.clear();
-    }
   }
 
   #coapError(
@@ -1223,113 +855,6 @@ export class LwM2mServer extends EventEmitter<ServerEvents> {
       message,
     });
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Lifetime expiry (Core TS 1.2 §6.2.1: a registration whose lifetime passes is removed)
-
-  #scheduleExpiry(at: number): void {
-    if (at >= this.#expiryAt || this.#state === 'closing' || this.#state === 'closed') return;
-    clearTimeout(this.#expiryTimer);
-    this.#expiryAt = at;
-    const delay = Math.min(Math.max(at - Date.now(), 0) + 1, DEFAULT_LIFETIME_CEILING);
-    this.#expiryTimer = setTimeout(() => void this.#expire(), delay);
-  }
-
-  async #armExpiry(): Promise<void> {
-    const next = await this.registrations.nextExpiry();
-    if (next !== undefined) this.#scheduleExpiry(next);
-  }
-
-  async #expire(): Promise<void> {
-    this.#expiryAt = Number.POSITIVE_INFINITY;
-    this.#expiryTimer = undefined;
-    try {
-      const expired = await this.registrations.removeExpired(Date.now());
-      for (const reg of expired) {
-        this.#counters.expirations++;
-        await this.#ended(reg, 'expired');
-      }
-    } catch (err) {
-      this.#logger?.warn({ err }, 'registration expiry failed');
-      this.#scheduleExpiry(Date.now() + EXPIRY_RETRY_MS); // the store may be back by then
-    }
-    if (this.#state === 'started') {
-      await this.#armExpiry().catch(() => this.#scheduleExpiry(Date.now() + EXPIRY_RETRY_MS));
-    }
-  }
-}
-
-/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
-async function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    p.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
-/** Random bytes for registration ids: one 4 KB draw serves 682 registrations. */
-const idPool = Buffer.allocUnsafe(4092);
-let idPoolAt = idPool.length;
-
-/** 6 random bytes in base64url (8 characters). */
-function registrationId(): string {
-  if (idPoolAt + 6 > idPool.length) {
-    randomFillSync(idPool);
-    idPoolAt = 0;
-  }
-  const id = idPool.toString('base64url', idPoolAt, idPoolAt + 6);
-  idPoolAt += 6;
-  return id;
-}
-
-const peerKey = registrationPeer;
-
-function endpointOf(req: CoapRequest): string | undefined {
-  const ep = req.query.find((q) => q.startsWith('ep='));
-  return ep?.slice(3);
-}
-
-/** Update and De-register must come over the same transport and, on DTLS, from the same identity. */
-function checkSameClient(reg: Registration, req: CoapRequest, transport: Transport): void {
-  if (reg.transport !== transport || (transport === 'dtls' && reg.identity !== req.peer.identity)) {
-    throw new ForbiddenError(`registration ${reg.id} belongs to another client`);
-  }
-}
-
-function needsNewRuntime(before: Registration, after: Registration): boolean {
-  if (before.queueMode !== after.queueMode) return true;
-  if (before.objectLinks === after.objectLinks) return false;
-  const versions = (r: Registration) =>
-    r.objectLinks
-      .filter((l) => l.version !== undefined)
-      .map((l) => `${l.objectId}@${l.version}`)
-      .sort()
-      .join();
-  return versions(before) !== versions(after);
-}
-
-function parsePaths(paths: readonly string[]): LwM2mPath[] {
-  if (paths.length === 0)
-    throw new InvalidValueError('a composite operation needs at least one path');
-  return paths.map((p) => parsePath(p));
-}
-
-/** Paths parsed lately: an application reads the same few paths over and over. */
-const parsedPaths = new Map<string, LwM2mPath>();
-
-/** `LwM2mPath.parse`, remembered (paths are immutable). */
-function parsePath(text: string): LwM2mPath {
-  let path = parsedPaths.get(text);
-  if (path === undefined) {
-    path = LwM2mPath.parse(text);
-    if (parsedPaths.size >= 1024) parsedPaths.clear();
-    parsedPaths.set(text, path);
-  }
-  return path;
 }
 
 function requireComposite(reg: Registration): void {
