@@ -82,17 +82,9 @@ if redis.call('GET', ek) == ARGV[2] then redis.call('DEL', ek) end
 return {cur}`,
 );
 
-const GET_BY_PEER = new LuaScript(
-  'registration getByPeer',
-  `local id = redis.call('GET', KEYS[1])
-if not id then return {} end
-local cur = redis.call('GET', ARGV[1] .. id)
-if not cur then return {} end
-return {cur}`,
-);
-
-const GET_BY_ENDPOINT = new LuaScript(
-  'registration getByEndpoint',
+/** The registration an index key (`reg-ep:<endpoint>` or `reg-peer:<peer>`) leads to. */
+const GET_BY_INDEX = new LuaScript(
+  'registration get by index',
   `local id = redis.call('GET', KEYS[1])
 if not id then return {} end
 local cur = redis.call('GET', ARGV[1] .. id)
@@ -275,7 +267,7 @@ export class RedisRegistrationStore<R extends RegistrationLike = RegistrationLik
     const peerOf = this.#peerOf;
     if (peerOf === undefined) return undefined;
     const c = this.#conn;
-    const reply = strings(await c.eval(GET_BY_PEER, [c.key(`reg-peer:${peer}`)], [c.key('reg:')]));
+    const reply = strings(await c.eval(GET_BY_INDEX, [c.key(`reg-peer:${peer}`)], [c.key('reg:')]));
     if (reply[0] === undefined) return undefined;
     const reg = this.#parse(reply[0]);
     // The index is not cleaned when a registration goes or moves: check it is still right.
@@ -299,7 +291,7 @@ export class RedisRegistrationStore<R extends RegistrationLike = RegistrationLik
   async getByEndpoint(endpoint: string): Promise<R | undefined> {
     const c = this.#conn;
     const reply = strings(
-      await c.eval(GET_BY_ENDPOINT, [c.key(`reg-ep:${endpoint}`)], [c.key('reg:')]),
+      await c.eval(GET_BY_INDEX, [c.key(`reg-ep:${endpoint}`)], [c.key('reg:')]),
     );
     return reply[0] === undefined ? undefined : this.#parse(reply[0]);
   }
