@@ -745,15 +745,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
           if (ex.keys.length > 0 && ex.req !== undefined) {
             ex.req.sender._currentTime = initialRetransmitTimeout(this.timing);
           }
-          ex.keys.push(mid);
-          this.outgoing.set(
-            address,
-            port,
-            mid,
-            { kind: 'agent', exchange: ex },
-            this.timing.exchangeLifetime * 1000,
-          );
-          this.armTransmitWait(ex);
+          this.routeMessageId(ex, address, port, mid);
         }
       }
     }
@@ -1885,15 +1877,7 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
     d.messageId = messageId;
     const { address, port } = ex.peer;
     if (d.confirmable) {
-      ex.keys.push(messageId);
-      this.outgoing.set(
-        address,
-        port,
-        messageId,
-        { kind: 'agent', exchange: ex },
-        this.timing.exchangeLifetime * 1000,
-      );
-      this.armTransmitWait(ex);
+      this.routeMessageId(ex, address, port, messageId);
     }
     if (d.confirmable || followUp) {
       d.timeout = initialRetransmitTimeout(this.timing);
@@ -2040,6 +2024,19 @@ export class CoapEndpoint extends EventEmitter<EndpointEvents> {
         : undefined);
     if (block2 !== undefined) o.Block2 = encodeBlock(block2);
     return o;
+  }
+
+  /** A CON of `ex` went out with `messageId`: its ACK or RST finds the exchange (§4.2). */
+  private routeMessageId(ex: Exchange, address: string, port: number, messageId: number): void {
+    ex.keys.push(messageId);
+    this.outgoing.set(
+      address,
+      port,
+      messageId,
+      { kind: 'agent', exchange: ex },
+      this.timing.exchangeLifetime * 1000,
+    );
+    this.armTransmitWait(ex);
   }
 
   /** MAX_TRANSMIT_WAIT without an ACK or a response: the peer is not there (RFC 7252 §4.8.2). */
